@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Relay.Configuration;
+
+/// <summary>
+/// Reads one section of relay.yaml, expanding <c>${NAME}</c> (or <c>${NAME:-default}</c>) from the environment, and records every
+/// problem instead of throwing, so that validation can report all of them at once (YARP ConfigValidator style).
+/// Each message names the full key and says how to fix it.
+/// </summary>
+internal sealed partial class ConfigReader
+{
+    private readonly IConfiguration _section;
+    private readonly List<string> _errors;
+    private readonly Func<string, string?> _environment;
+
+    public ConfigReader(IConfiguration section, string path, List<string> errors, Func<string, string?> environment)
+    {
+        _section = section;
+        Path = path;
+        _errors = errors;
+        _environment = environment;
+    }
+
+    /// <summary>The full key of this section, e.g. <c>sources:yousign</c>.</summary>
+    public string Path { get; }
+
+    public IReadOnlyList<string> Errors => _errors;
+
+    public bool Exists(string key) => _section.GetSection(key).Exists();
+
+    public ConfigReader Section(string key) => new(_section.GetSection(key), Key(key), _errors, _environment);
+
+    public IEnumerable<(string Key, ConfigReader Reader)> Children() =>
+        _section.GetChildren().Select(c => (c.Key, new ConfigReader(c, Key(c.Key), _errors, _environment)));
+
+    public string Key(string key) => Path.Length == 0 ? key : $"{Path}:{key}";
+
+    public void Error(string key, string message) => _errors.Add($"{Key(key)}: {message}");
+
+    public string? String(string key, string? fallback = null)
+    {
+        var raw = _section[key];
+        return raw is null ? fallback : Expand(key, raw);
+    }
+
+    public string RequiredString(string key, string howToFix)
+    {
+        var errorsBefore = _errors.Count;
+        var value = String(key);
+        if (string.IsNullOrEmpty(value))
+        {
+            // A missing environment variable was reported already; one message per problem.
+            if (_errors.Count == errorsBefore)
+            {
+                Error(key, $"is required. {howToFix}");
+            }
+
+            return "";
+        }
+
+        return value;
+    }
+
+    public IReadOnlyList<string> Strings(string key)
+    {
+        var section = _section.GetSection(key);
+        if (section.Value is { } single)
+        {
+            return [Expand(key, single)];
+        }
+
+        return section.GetChildren()
+            .Where(c => c.Value is not null)
+            .Select(c => Expand($"{key}:{c.Key}", c.Value!))
+            .ToArray();
+    }
+
+    public TimeSpan Duration(string key, TimeSpan fallback, TimeSpan? min = null)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!Durations.TryParse(text, out var value))
+        {
+            Error(key, $"'{text}' is not a duration. Write a number and a unit: 250ms, 5s, 2m, 1h or 7d.");
+            return fallback;
+        }
+
+        if (min is { } floor && value < floor)
+        {
+            Error(key, $"{text} is too short; use at least {Durations.Format(floor)}.");
+        }
+
+        return value;
+    }
+
+    public int Int(string key, int fallback, int min, int max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            Error(key, $"'{text}' must be a whole number from {min} to {max}.");
+            return fallback;
+        }
+
+        return value;
+    }
+
+    public long Long(string key, long fallback, long min, long max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            Error(key, $"'{text}' must be a whole number from {min} to {max}.");
+            return fallback;
+        }
+
+        return value;
+    }
+
+    public double Double(string key, double fallback, double min, double max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            Error(key, $"'{text}' must be a number from {min} to {max}.");
+            return fallback;
+        }
+
+        return value;
+    }
+
+    public bool Bool(string key, bool fallback)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!bool.TryParse(text, out var value))
+        {
+            Error(key, $"'{text}' must be true or false.");
+            return fallback;
+        }
+
+        return value;
+    }
+
+    /// <summary>Reads one of a fixed set of words, case-insensitively.</summary>
+    public string OneOf(string key, string fallback, params string[] allowed)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        var match = allowed.FirstOrDefault(a => string.Equals(a, text, StringComparison.OrdinalIgnoreCase));
+        if (match is null)
+        {
+            Error(key, $"'{text}' is not one of: {string.Join(", ", allowed)}.");
+            return fallback;
+        }
+
+        return match;
+    }
+
+    private string Expand(string key, string raw) => EnvReference().Replace(raw, m =>
+    {
+        var name = m.Groups[1].Value;
+        var value = _environment(name) ?? (m.Groups[2].Success ? m.Groups[2].Value : null);
+        if (value is null)
+        {
+            Error(key, $"environment variable {name} is not set. Export {name} before starting Relay, or replace ${{{name}}} with a value.");
+            return "";
+        }
+
+        return value;
+    });
+
+    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")]
+    private static partial Regex EnvReference();
+}

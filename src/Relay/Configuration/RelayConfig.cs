@@ -1,0 +1,55 @@
+namespace Relay.Configuration;
+
+/// <summary>One validated, immutable snapshot of relay.yaml. Swapped as a whole on reload.</summary>
+internal sealed record RelayConfig(
+    StoreConfig Store,
+    IngressConfig Ingress,
+    AdminConfig Admin,
+    IReadOnlyDictionary<string, SourceConfig> Sources,
+    IReadOnlyDictionary<string, TargetConfig> Targets);
+
+/// <param name="Connection">StackExchange.Redis connection string; empty selects the embedded Garnet store.</param>
+/// <param name="Prefix">Key prefix inside every hash tag, so several relays (or test runs) can share one Redis.</param>
+internal sealed record StoreConfig(
+    string Connection,
+    string DataDir,
+    int Partitions,
+    TimeSpan DedupeWindow,
+    TimeSpan Retention,
+    string Prefix)
+{
+    public bool IsEmbedded => Connection.Length == 0;
+}
+
+internal sealed record IngressConfig(long MaxBodyBytes);
+
+internal sealed record AdminConfig(IReadOnlyList<string> ApiKeys, string Urls);
+
+/// <summary>The exact reply a vendor needs before it stops retrying.</summary>
+internal sealed record AckConfig(int Status, string? ContentType, string Body);
+
+/// <param name="Events">Globs on the event type; empty matches every event.</param>
+/// <param name="Tags">The event must carry at least one of these tags; empty matches every event.</param>
+internal sealed record RouteConfig(string Target, IReadOnlyList<string> Events, IReadOnlyList<string> Tags);
+
+internal sealed record SourceConfig(
+    string Id,
+    string Kind,
+    string? Path,
+    AckConfig Ack,
+    TimeSpan DedupeWindow,
+    IReadOnlyList<RouteConfig> Routes);
+
+internal sealed record RetryConfig(IReadOnlyList<TimeSpan> Schedule, double Jitter);
+
+/// <param name="Key">Standard Webhooks signing key (the base64-decoded part of <c>whsec_...</c>).</param>
+internal sealed record SigningConfig(byte[] Key);
+
+internal sealed record TargetConfig(
+    string Id,
+    Uri Url,
+    TimeSpan Timeout,
+    int Concurrency,
+    RetryConfig Retry,
+    string? SuccessBody,
+    SigningConfig? Signing);

@@ -1,0 +1,241 @@
+using System.Text.RegularExpressions;
+using Relay.Sources;
+using Relay.Verification;
+
+namespace Relay.Configuration;
+
+/// <summary>A source bound to its kind's handler, as the ingress sees it.</summary>
+internal sealed record SourceBinding(SourceConfig Config, ISourceHandler Handler);
+
+/// <summary>Everything that changes together when relay.yaml changes.</summary>
+internal sealed record RelaySnapshot(RelayConfig Config, IReadOnlyList<SourceBinding> Sources);
+
+/// <summary>
+/// Turns the relay.yaml section of <see cref="IConfiguration"/> into a validated <see cref="RelaySnapshot"/>.
+/// Every problem is collected and reported together; nothing is half-applied.
+/// </summary>
+internal static partial class RelayConfigLoader
+{
+    public static readonly IReadOnlyList<TimeSpan> DefaultSchedule =
+        [.. new[] { "5s", "30s", "2m", "10m", "30m", "1h", "3h", "6h", "12h", "24h" }.Select(s => { Durations.TryParse(s, out var t); return t; })];
+
+    /// <param name="baseDirectory">Folder of the config file: relative paths in it resolve against this.</param>
+    public static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(
+        IConfiguration root, string baseDirectory, Func<string, string?>? environment = null)
+    {
+        var errors = new List<string>();
+        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable);
+
+        var store = ReadStore(reader.Section("store"), baseDirectory);
+        var ingress = new IngressConfig(reader.Section("ingress").Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024));
+        var admin = ReadAdmin(reader.Section("admin"));
+        var targets = ReadTargets(reader.Section("targets"), store);
+        var sources = ReadSources(reader.Section("sources"), store, targets);
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        var config = new RelayConfig(store, ingress, admin, sources.ToDictionary(s => s.Config.Id, s => s.Config), targets);
+        return (new RelaySnapshot(config, sources), errors);
+    }
+
+    private static StoreConfig ReadStore(ConfigReader store, string baseDirectory)
+    {
+        var prefix = store.String("prefix", "relay")!;
+        if (!SafeId().IsMatch(prefix))
+        {
+            store.Error("prefix", $"'{prefix}' may only use letters, digits, '-' and '_'.");
+        }
+
+        return new StoreConfig(
+            Connection: store.String("connection", "")!,
+            DataDir: Path.GetFullPath(store.String("dataDir", "data")!, baseDirectory),
+            Partitions: store.Int("partitions", 16, 1, 1024),
+            DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1)),
+            Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1)),
+            Prefix: prefix);
+    }
+
+    private static AdminConfig ReadAdmin(ConfigReader admin)
+    {
+        var keys = admin.Strings("apiKeys");
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (keys[i].Length is > 0 and < 16)
+            {
+                admin.Error($"apiKeys:{i}", "is shorter than 16 characters. Use a long random key, e.g. from `openssl rand -hex 32`.");
+            }
+        }
+
+        return new AdminConfig(keys.Where(k => k.Length > 0).ToArray(), admin.String("urls", "")!);
+    }
+
+    private static Dictionary<string, TargetConfig> ReadTargets(ConfigReader section, StoreConfig store)
+    {
+        var targets = new Dictionary<string, TargetConfig>(StringComparer.Ordinal);
+        foreach (var (id, target) in section.Children())
+        {
+            CheckId(section, id, "target");
+            var urlText = target.RequiredString("url", "Set the address to deliver to, e.g. url: http://crm.internal/webhooks.");
+            Uri? url = null;
+            if (urlText.Length > 0 && (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+            {
+                target.Error("url", $"'{urlText}' is not an absolute http or https URL.");
+            }
+
+            var retry = target.Section("retry");
+            var schedule = retry.Exists("schedule") ? ReadSchedule(retry) : DefaultSchedule;
+            var span = schedule.Aggregate(TimeSpan.Zero, (sum, step) => sum + step);
+            if (span >= store.Retention)
+            {
+                retry.Error("schedule", $"spans {Durations.Format(span)} but store.retention is {Durations.Format(store.Retention)}, so events would expire before their last retry. Raise store.retention or shorten the schedule.");
+            }
+
+            SigningConfig? signing = null;
+            if (target.Exists("signing"))
+            {
+                var secret = target.Section("signing").RequiredString("secret", "Set a Standard Webhooks secret (whsec_<base64>) shared with the target.");
+                if (secret.Length > 0)
+                {
+                    if (StandardWebhooks.TryDecodeSecret(secret, out var key))
+                    {
+                        signing = new SigningConfig(key);
+                    }
+                    else
+                    {
+                        target.Section("signing").Error("secret", "is not a Standard Webhooks secret. Use whsec_ followed by base64, e.g. generate 32 random bytes and base64 them.");
+                    }
+                }
+            }
+
+            var successBody = target.String("successBody");
+            targets[id] = new TargetConfig(
+                id,
+                url ?? new Uri("http://invalid"),
+                target.Duration("timeout", TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)),
+                target.Int("concurrency", 16, 1, 1024),
+                new RetryConfig(schedule, retry.Double("jitter", 0.2, 0, 1)),
+                string.IsNullOrEmpty(successBody) ? null : successBody,
+                signing);
+        }
+
+        return targets;
+    }
+
+    private static List<TimeSpan> ReadSchedule(ConfigReader retry)
+    {
+        var schedule = new List<TimeSpan>();
+        var steps = retry.Strings("schedule");
+        for (var i = 0; i < steps.Count; i++)
+        {
+            if (Durations.TryParse(steps[i], out var step) && step > TimeSpan.Zero)
+            {
+                schedule.Add(step);
+            }
+            else
+            {
+                retry.Error($"schedule:{i}", $"'{steps[i]}' is not a positive duration. Write a number and a unit: 250ms, 5s, 2m, 1h or 7d.");
+            }
+        }
+
+        return schedule;
+    }
+
+    private static List<SourceBinding> ReadSources(ConfigReader section, StoreConfig store, Dictionary<string, TargetConfig> targets)
+    {
+        var bindings = new List<SourceBinding>();
+        var paths = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (id, source) in section.Children())
+        {
+            CheckId(section, id, "source");
+            var kindName = source.RequiredString("kind", $"Choose one of: {string.Join(", ", SourceKinds.All.Keys)}.");
+            if (!SourceKinds.All.TryGetValue(kindName, out var kind))
+            {
+                if (kindName.Length > 0)
+                {
+                    source.Error("kind", $"'{kindName}' is not a known kind. Choose one of: {string.Join(", ", SourceKinds.All.Keys)}.");
+                }
+
+                continue;
+            }
+
+            var path = source.RequiredString("path", $"Set the URL path the vendor calls, e.g. path: /hooks/{id}.");
+            if (path.Length > 0)
+            {
+                if (!path.StartsWith('/'))
+                {
+                    source.Error("path", $"'{path}' must start with '/'.");
+                }
+                else if (paths.TryGetValue(NormalizePath(path), out var other))
+                {
+                    source.Error("path", $"'{path}' is already used by source '{other}'. Give each source its own path.");
+                }
+                else
+                {
+                    paths[NormalizePath(path)] = id;
+                }
+            }
+
+            var config = new SourceConfig(
+                id,
+                kindName,
+                path,
+                ReadAck(source.Section("ack"), kind.DefaultAck),
+                source.Duration("dedupeWindow", store.DedupeWindow, min: TimeSpan.FromSeconds(1)),
+                ReadRoutes(source, targets));
+            if (kind.Create(config, source) is { } handler)
+            {
+                bindings.Add(new SourceBinding(config, handler));
+            }
+        }
+
+        return bindings;
+    }
+
+    private static AckConfig ReadAck(ConfigReader ack, AckConfig fallback) => new(
+        ack.Int("status", fallback.Status, 200, 299),
+        ack.String("contentType", fallback.ContentType),
+        ack.String("body", fallback.Body)!);
+
+    private static List<RouteConfig> ReadRoutes(ConfigReader source, Dictionary<string, TargetConfig> targets)
+    {
+        var routes = new List<RouteConfig>();
+        foreach (var (index, route) in source.Section("routes").Children())
+        {
+            var target = route.RequiredString("target", "Name a target from the targets section.");
+            if (target.Length > 0 && !targets.ContainsKey(target))
+            {
+                route.Error("target", $"'{target}' is not defined under targets. Add targets:{target} or fix the name; known: {string.Join(", ", targets.Keys)}.");
+            }
+
+            var events = route.Strings("events");
+            if (events.Any(string.IsNullOrWhiteSpace))
+            {
+                route.Error("events", "has an empty pattern. Remove it, or use \"*\" to match every event.");
+            }
+
+            routes.Add(new RouteConfig(target, events, route.Strings("tags")));
+        }
+
+        return routes;
+    }
+
+    private static void CheckId(ConfigReader section, string id, string what)
+    {
+        if (!SafeId().IsMatch(id))
+        {
+            section.Error(id, $"'{id}' is not a valid {what} id: use letters, digits, '-' and '_' only (it becomes part of store keys and metric tags).");
+        }
+    }
+
+    // Templates differ only by parameter names still collide: /hooks/{a} and /hooks/{b} match the same requests.
+    private static string NormalizePath(string path) => TemplateParameter().Replace(path.TrimEnd('/'), "{}");
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex SafeId();
+
+    [GeneratedRegex(@"\{[^}]*\}")]
+    private static partial Regex TemplateParameter();
+}

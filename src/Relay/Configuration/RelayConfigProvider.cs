@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Primitives;
+
+namespace Relay.Configuration;
+
+/// <summary>
+/// Holds the current <see cref="RelaySnapshot"/> and replaces it when relay.yaml changes on disk.
+/// A valid file replaces the snapshot atomically; an invalid one is logged and the last good snapshot stays
+/// (YARP's ProxyConfigManager does the same).
+/// </summary>
+internal sealed partial class RelayConfigProvider : IDisposable
+{
+    private readonly IConfiguration _configuration;
+    private readonly string _baseDirectory;
+    private readonly ILogger<RelayConfigProvider> _logger;
+    private readonly IDisposable? _reloadRegistration;
+    private RelaySnapshot _current;
+    private CancellationTokenSource _changed = new();
+
+    public RelayConfigProvider(RelaySnapshot initial, IConfiguration configuration, RelayConfigFile file, ILogger<RelayConfigProvider> logger)
+    {
+        _current = initial;
+        _configuration = configuration;
+        _baseDirectory = file.Directory;
+        _logger = logger;
+        _reloadRegistration = Microsoft.Extensions.Primitives.ChangeToken.OnChange(configuration.GetReloadToken, Reload);
+    }
+
+    public RelaySnapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>The errors of the last reload that was rejected; empty when the file on disk is the one in force.</summary>
+    public IReadOnlyList<string> LastErrors { get; private set; } = [];
+
+    /// <summary>Fires after a new snapshot is in force.</summary>
+    public IChangeToken ChangeToken => new CancellationChangeToken(Volatile.Read(ref _changed).Token);
+
+    public void Dispose()
+    {
+        _reloadRegistration?.Dispose();
+        _changed.Dispose();
+    }
+
+    private void Reload()
+    {
+        var (snapshot, errors) = RelayConfigLoader.Load(_configuration, _baseDirectory);
+        if (snapshot is null)
+        {
+            LastErrors = errors;
+            Log.ReloadRejected(_logger, errors.Count, string.Join(Environment.NewLine, errors));
+            return;
+        }
+
+        LastErrors = [];
+        Interlocked.Exchange(ref _current, snapshot);
+        var previous = Interlocked.Exchange(ref _changed, new CancellationTokenSource());
+        Log.Reloaded(_logger, snapshot.Sources.Count, snapshot.Config.Targets.Count);
+        previous.Cancel();
+        previous.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1101, LogLevel.Information, "Configuration reloaded: {Sources} sources, {Targets} targets.")]
+        public static partial void Reloaded(ILogger logger, int sources, int targets);
+
+        [LoggerMessage(1102, LogLevel.Error, "Configuration change rejected ({Count} errors); the previous configuration stays in force:\n{Errors}")]
+        public static partial void ReloadRejected(ILogger logger, int count, string errors);
+    }
+}
+
+/// <summary>Where relay.yaml was read from: relative paths inside it resolve against <see cref="Directory"/>.</summary>
+internal sealed record RelayConfigFile(string Path)
+{
+    public string Directory => System.IO.Path.GetDirectoryName(Path)!;
+}

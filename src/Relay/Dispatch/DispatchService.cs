@@ -1,0 +1,112 @@
+using Relay.Configuration;
+using Relay.Store;
+using Relay.Telemetry;
+
+namespace Relay.Dispatch;
+
+/// <summary>
+/// Keeps one <see cref="TargetDispatcher"/> per configured target, and follows config reloads: new targets start,
+/// removed ones stop after their deliveries in flight finish, changed ones are replaced the same way.
+/// </summary>
+internal sealed class DispatchService(
+    RelayConfigProvider configProvider,
+    EventStore store,
+    DispatchSignals signals,
+    RelayMetrics metrics,
+    TimeProvider time,
+    ILoggerFactory loggerFactory) : BackgroundService
+{
+    /// <summary>How long deliveries in flight may run on when their target is removed or the relay stops.</summary>
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
+
+    private readonly Dictionary<string, TargetDispatcher> _dispatchers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _reconcile = new(1, 1);
+
+    /// <summary>The running dispatchers (admin and health read their circuit state).</summary>
+    public IReadOnlyDictionary<string, TargetDispatcher> Dispatchers
+    {
+        get
+        {
+            lock (_dispatchers)
+            {
+                return new Dictionary<string, TargetDispatcher>(_dispatchers);
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _reconcile.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(Dispatchers.Values.Select(d => d.StopAsync(Grace))).ConfigureAwait(false);
+            foreach (var dispatcher in Dispatchers.Values)
+            {
+                await dispatcher.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _reconcile.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var changed = configProvider.ChangeToken;
+            await ReconcileAsync(configProvider.Current.Config.Targets, stoppingToken).ConfigureAwait(false);
+            var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (changed.RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), wake))
+            using (stoppingToken.Register(static s => ((TaskCompletionSource)s!).TrySetResult(), wake))
+            {
+                await wake.Task.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ReconcileAsync(IReadOnlyDictionary<string, TargetConfig> targets, CancellationToken stoppingToken)
+    {
+        await _reconcile.WaitAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var (id, dispatcher) in Dispatchers)
+            {
+                if (!targets.TryGetValue(id, out var target) || !SameDelivery(target, dispatcher.Target))
+                {
+                    await dispatcher.StopAsync(Grace).ConfigureAwait(false);
+                    await dispatcher.DisposeAsync().ConfigureAwait(false);
+                    lock (_dispatchers)
+                    {
+                        _dispatchers.Remove(id);
+                    }
+                }
+            }
+
+            foreach (var (id, target) in targets)
+            {
+                if (!Dispatchers.ContainsKey(id))
+                {
+                    var dispatcher = new TargetDispatcher(target, store, signals, metrics, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
+                    lock (_dispatchers)
+                    {
+                        _dispatchers[id] = dispatcher;
+                    }
+
+                    dispatcher.Start();
+                }
+            }
+        }
+        finally
+        {
+            _reconcile.Release();
+        }
+    }
+
+    private static bool SameDelivery(TargetConfig a, TargetConfig b) =>
+        a.Url == b.Url && a.Timeout == b.Timeout && a.Concurrency == b.Concurrency && a.SuccessBody == b.SuccessBody
+        && a.Retry.Jitter == b.Retry.Jitter && a.Retry.Schedule.SequenceEqual(b.Retry.Schedule)
+        && (a.Signing?.Key ?? []).AsSpan().SequenceEqual(b.Signing?.Key ?? []);
+}

@@ -1,0 +1,72 @@
+using Relay.Configuration;
+using Relay.Store;
+
+namespace Relay.Dispatch;
+
+/// <summary>
+/// Once a second, one replica (whoever takes the turn in the store) moves due retries and expired leases back to
+/// ready, for every target and partition, and wakes the local dispatchers that got work.
+/// </summary>
+internal sealed partial class RetryScheduler(
+    RelayConfigProvider configProvider,
+    EventStore store,
+    DispatchSignals signals,
+    TimeProvider time,
+    ILogger<RetryScheduler> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    private const int MaxMovedPerSweep = 1000;
+
+    private readonly string _owner = Guid.NewGuid().ToString("N");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                if (await store.TryTakeSchedulerTurnAsync(_owner, Interval * 0.9).ConfigureAwait(false))
+                {
+                    await SweepAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                Log.SweepFailed(logger, ex.Message);
+            }
+        }
+    }
+
+    private async Task SweepAsync()
+    {
+        var targets = configProvider.Current.Config.Targets.Keys.ToArray();
+        var sweeps = targets
+            .SelectMany(target => Enumerable.Range(0, store.Partitions).Select(p => (target, Moved: store.PromoteAsync(target, p, MaxMovedPerSweep))))
+            .ToArray();
+        await Task.WhenAll(sweeps.Select(s => s.Moved)).ConfigureAwait(false);
+        foreach (var (target, moved) in sweeps)
+        {
+            var (promoted, reclaimed) = moved.Result;
+            if (reclaimed > 0)
+            {
+                Log.LeasesReclaimed(logger, target, reclaimed);
+            }
+
+            if (promoted + reclaimed > 0)
+            {
+                signals.Wake(target);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3101, LogLevel.Warning, "Scheduler sweep failed: {Message}.")]
+        public static partial void SweepFailed(ILogger logger, string message);
+
+        [LoggerMessage(3102, LogLevel.Warning, "Target {Target}: {Count} expired leases returned to ready (a worker stopped before settling them).")]
+        public static partial void LeasesReclaimed(ILogger logger, string target, long count);
+    }
+}

@@ -1,0 +1,263 @@
+using Polly;
+using Polly.CircuitBreaker;
+using Relay.Configuration;
+using Relay.Store;
+using Relay.Telemetry;
+using StackExchange.Redis;
+
+namespace Relay.Dispatch;
+
+/// <summary>
+/// Delivers one target's events: claims batches under a lease, sends up to <c>concurrency</c> at once, and settles
+/// each (delivered, retry later, dead letter). A circuit breaker stops claiming while the target is down, so a dead
+/// target costs one probe per break instead of a stream of timeouts. Each target has its own dispatcher, so one
+/// failing target never delays another.
+/// </summary>
+internal sealed partial class TargetDispatcher : IAsyncDisposable
+{
+    /// <summary>How long an idle dispatcher waits before looking again (work from other replicas, promoted retries).</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    private const int MaxBatch = 32;
+
+    private readonly EventStore _store;
+    private readonly DispatchSignals _signals;
+    private readonly RelayMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly DeliveryClient _client;
+    private readonly ResiliencePipeline<DeliveryResult> _circuit;
+    private readonly CircuitBreakerStateProvider _circuitState = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _stopClaiming = new();
+    private readonly CancellationTokenSource _abortDeliveries = new();
+    private readonly HashSet<Task> _inFlight = [];
+    private Task _loop = Task.CompletedTask;
+    private int _nextPartition;
+
+    public TargetDispatcher(TargetConfig target, EventStore store, DispatchSignals signals, RelayMetrics metrics, TimeProvider time, ILogger logger)
+    {
+        Target = target;
+        _store = store;
+        _signals = signals;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _client = new DeliveryClient(target, time);
+        _slots = new SemaphoreSlim(target.Concurrency, target.Concurrency);
+        _circuit = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>
+            {
+                FailureRatio = 0.5,
+                MinimumThroughput = 10,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = TimeSpan.FromSeconds(15),
+                ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result?.Outcome == DeliveryOutcome.Retry),
+                StateProvider = _circuitState,
+            })
+            .Build();
+    }
+
+    public TargetConfig Target { get; }
+
+    public CircuitState Circuit => _circuitState.CircuitState;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>Stops claiming and lets deliveries in flight finish; those still running after <paramref name="grace"/> are handed back.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        await _stopClaiming.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        Task[] pending;
+        lock (_inFlight)
+        {
+            pending = [.. _inFlight];
+        }
+
+        var all = Task.WhenAll(pending);
+        if (await Task.WhenAny(all, Task.Delay(grace, _time)).ConfigureAwait(false) != all)
+        {
+            await _abortDeliveries.CancelAsync().ConfigureAwait(false);
+            await all.ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+        _client.Dispose();
+        _slots.Dispose();
+        _stopClaiming.Dispose();
+        _abortDeliveries.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var stopping = _stopClaiming.Token;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (Circuit == CircuitState.Open)
+                {
+                    await Task.Delay(PollInterval, _time, stopping).ConfigureAwait(false);
+                    continue;
+                }
+
+                await _slots.WaitAsync(stopping).ConfigureAwait(false);
+                var wanted = 1;
+                while (wanted < MaxBatch && Circuit == CircuitState.Closed && _slots.Wait(0))
+                {
+                    wanted++;
+                }
+
+                var claimed = await ClaimAsync(wanted).ConfigureAwait(false);
+                if (claimed.Count < wanted)
+                {
+                    _slots.Release(wanted - claimed.Count);
+                }
+
+                foreach (var e in claimed)
+                {
+                    Track(DeliverAsync(e));
+                }
+
+                if (claimed.Count == 0)
+                {
+                    await _signals.WaitAsync(Target.Id, PollInterval, stopping).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                Log.StoreError(_logger, Target.Id, ex.Message);
+                await Task.Delay(PollInterval, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Claims from the partitions in turn, starting after the last one served, so no partition starves.</summary>
+    private async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(int wanted)
+    {
+        var partitions = _store.Partitions;
+        var lease = Target.Timeout + TimeSpan.FromSeconds(30);
+        for (var visited = 0; visited < partitions; visited++)
+        {
+            var partition = _nextPartition;
+            _nextPartition = (_nextPartition + 1) % partitions;
+            var claimed = await _store.ClaimAsync(Target.Id, partition, wanted, lease).ConfigureAwait(false);
+            if (claimed.Count > 0)
+            {
+                return claimed;
+            }
+        }
+
+        return [];
+    }
+
+    private void Track(Task delivery)
+    {
+        lock (_inFlight)
+        {
+            _inFlight.Add(delivery);
+        }
+
+        delivery.ContinueWith(
+            static (t, state) =>
+            {
+                var set = (HashSet<Task>)state!;
+                lock (set)
+                {
+                    set.Remove(t);
+                }
+            },
+            _inFlight,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private async Task DeliverAsync(ClaimedEvent claimed)
+    {
+        try
+        {
+            DeliveryResult result;
+            try
+            {
+                result = await _circuit.ExecuteAsync(
+                    static (state, token) => new ValueTask<DeliveryResult>(state.Client.SendAsync(state.Target, state.Claimed, token)),
+                    (Client: _client, Target, Claimed: claimed),
+                    _abortDeliveries.Token).ConfigureAwait(false);
+            }
+            catch (BrokenCircuitException)
+            {
+                result = new DeliveryResult(DeliveryOutcome.Abandoned, null, null, "circuit open", TimeSpan.Zero);
+            }
+
+            await SettleAsync(claimed, result).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // The lease expires and the event is claimed again: delivered at least once, never lost.
+            Log.SettleFailed(_logger, Target.Id, claimed.Id, ex.Message);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task SettleAsync(ClaimedEvent claimed, DeliveryResult result)
+    {
+        var now = _time.GetUtcNow();
+        var attempt = claimed.Attempts + 1;
+        var record = new AttemptRecord(Target.Id, attempt, now.ToUnixTimeMilliseconds(), result.Status, (long)result.Duration.TotalMilliseconds, result.Error);
+        if (result.Outcome != DeliveryOutcome.Abandoned)
+        {
+            _metrics.DeliveryAttempt(Target.Id, result.Outcome.ToString().ToLowerInvariant(), result.Duration);
+        }
+
+        switch (result.Outcome)
+        {
+            case DeliveryOutcome.Delivered:
+                await _store.CompleteAsync(Target.Id, claimed, record).ConfigureAwait(false);
+                break;
+            case DeliveryOutcome.Abandoned:
+                var backoff = result.Error == "circuit open" ? TimeSpan.FromSeconds(15) : TimeSpan.Zero;
+                await _store.FailAsync(Target.Id, claimed, now + backoff, result.Reason, null, countAttempt: false).ConfigureAwait(false);
+                break;
+            case DeliveryOutcome.Retry when RetrySchedule.NextAttemptAt(Target.Retry, attempt, result.RetryAfter, now, Random.Shared.NextDouble()) is { } retryAt:
+                Log.WillRetry(_logger, Target.Id, claimed.Id, attempt, result.Reason, retryAt);
+                await _store.FailAsync(Target.Id, claimed, retryAt, result.Reason, record).ConfigureAwait(false);
+                break;
+            default:
+                var reason = result.Outcome == DeliveryOutcome.Reject ? $"rejected: {result.Reason}" : $"retries exhausted after {attempt} attempts: {result.Reason}";
+                Log.DeadLettered(_logger, Target.Id, claimed.Id, reason);
+                if (await _store.FailAsync(Target.Id, claimed, null, reason, record).ConfigureAwait(false))
+                {
+                    _metrics.DeadLettered(Target.Id);
+                }
+
+                break;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Warning, "Target {Target}: store error while claiming ({Message}); retrying.")]
+        public static partial void StoreError(ILogger logger, string target, string message);
+
+        [LoggerMessage(3002, LogLevel.Warning, "Target {Target}: could not record the outcome for {EventId} ({Message}); it will be delivered again after its lease.")]
+        public static partial void SettleFailed(ILogger logger, string target, string eventId, string message);
+
+        [LoggerMessage(3003, LogLevel.Information, "Target {Target}: {EventId} attempt {Attempt} failed ({Reason}); next try at {RetryAt:O}.")]
+        public static partial void WillRetry(ILogger logger, string target, string eventId, int attempt, string reason, DateTimeOffset retryAt);
+
+        [LoggerMessage(3004, LogLevel.Warning, "Target {Target}: {EventId} dead-lettered: {Reason}.")]
+        public static partial void DeadLettered(ILogger logger, string target, string eventId, string reason);
+    }
+}

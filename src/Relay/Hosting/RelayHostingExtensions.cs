@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Relay.Configuration;
+using Relay.Dispatch;
+using Relay.Ingress;
+using Relay.Store;
+using Relay.Telemetry;
+
+namespace Relay.Hosting;
+
+/// <summary>The public entry points: <c>builder.AddRelay()</c> and <c>app.MapRelay()</c>.</summary>
+public static class RelayHostingExtensions
+{
+    /// <summary>
+    /// Loads relay.yaml (<c>--config</c>, <c>RELAY_CONFIG</c>, or <c>config/relay.yaml</c>), validates it, and registers
+    /// every stage. Returns false, having printed every problem, when the config cannot be used.
+    /// </summary>
+    public static bool AddRelay(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var path = Path.GetFullPath(builder.Configuration["config"] ?? Environment.GetEnvironmentVariable("RELAY_CONFIG") ?? Path.Combine("config", "relay.yaml"));
+        if (!File.Exists(path))
+        {
+            Console.Error.WriteLine($"Relay cannot start: config file {path} not found. Pass --config <file> or set RELAY_CONFIG.");
+            return false;
+        }
+
+        builder.Configuration.AddYamlFile(path, reloadOnChange: true);
+        builder.Configuration.AddEnvironmentVariables("Relay__");
+        var file = new RelayConfigFile(path);
+        var (snapshot, errors) = RelayConfigLoader.Load(builder.Configuration, file.Directory);
+        if (snapshot is null)
+        {
+            Console.Error.WriteLine($"Relay cannot start: {errors.Count} problem(s) in {path}:");
+            foreach (var error in errors)
+            {
+                Console.Error.WriteLine($"  - {error}");
+            }
+
+            return false;
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Slow-client limits: a vendor that trickles its body or headers is cut off instead of holding a connection.
+            kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            kestrel.AddServerHeader = false;
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(file);
+        services.AddSingleton(sp => new RelayConfigProvider(snapshot, builder.Configuration, file, sp.GetRequiredService<ILogger<RelayConfigProvider>>()));
+        services.AddSingleton<StoreConnection>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreConnection>());
+        services.AddSingleton<EventStore>();
+        services.AddSingleton<DispatchSignals>();
+        services.AddSingleton<RelayMetrics>();
+        services.AddSingleton<IngressRouter>();
+        services.AddSingleton<DispatchService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
+        services.AddHostedService<RetryScheduler>();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
+        return true;
+    }
+
+    /// <summary>Webhook paths first (they always win), then health, then pass-through to the existing app.</summary>
+    public static WebApplication MapRelay(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<IngressMiddleware>();
+        app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains("ready") });
+        app.MapReverseProxy();
+        return app;
+    }
+}
+
+/// <summary>Ready only while the store answers.</summary>
+internal sealed class StoreHealthCheck(StoreConnection connection) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await connection.Database.PingAsync().ConfigureAwait(false);
+            return HealthCheckResult.Healthy($"store answered in {latency.TotalMilliseconds:0.#} ms");
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy("store unreachable", ex);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+using Relay.Configuration;
+using Relay.Dispatch;
+using Relay.Sources;
+using Relay.Store;
+using Relay.Telemetry;
+using StackExchange.Redis;
+
+namespace Relay.Ingress;
+
+/// <summary>
+/// Terminates vendor callbacks on source paths: read (bounded) → verify and split (source kind) → route →
+/// accept (one atomic script per event) → wait until durable → ack exactly as the vendor expects.
+/// Any other path goes on to the pass-through proxy.
+/// </summary>
+internal sealed partial class IngressMiddleware(
+    RequestDelegate next,
+    IngressRouter router,
+    RelayConfigProvider configProvider,
+    EventStore store,
+    StoreConnection connection,
+    DispatchSignals signals,
+    RelayMetrics metrics,
+    TimeProvider time,
+    ILogger<IngressMiddleware> logger)
+{
+    /// <summary>Seconds a vendor is asked to wait before retrying while the store is unreachable.</summary>
+    private const string RetryAfterSeconds = "5";
+
+    // Hop-by-hop and framing headers describe this connection, not the event; credentials meant for us stay here.
+    private static readonly HashSet<string> NotReplayed = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
+        "Proxy-Connection", "Proxy-Authorization", "Expect", "Authorization", "Cookie",
+    };
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var values = new RouteValueDictionary();
+        var binding = router.Match(context.Request.Path, values);
+        return binding is null ? next(context) : HandleAsync(context, binding, values);
+    }
+
+    private async Task HandleAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var source = binding.Config;
+        var outcome = await ProcessAsync(context, binding, values).ConfigureAwait(false);
+        metrics.IngestRequest(source.Id, outcome, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<string> ProcessAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
+    {
+        var request = context.Request;
+        var source = binding.Config;
+        if (!binding.Handler.Methods.Contains(request.Method, StringComparer.OrdinalIgnoreCase))
+        {
+            context.Response.Headers.Allow = string.Join(", ", binding.Handler.Methods);
+            await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, $"use {string.Join(" or ", binding.Handler.Methods)}").ConfigureAwait(false);
+            return "method_not_allowed";
+        }
+
+        var maxBytes = configProvider.Current.Config.Ingress.MaxBodyBytes;
+        byte[]? body;
+        try
+        {
+            body = await RequestBody.ReadAsync(request, maxBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            // The vendor went away or sent too slowly (Kestrel's minimum data rate); there is nobody to answer.
+            Log.BodyReadFailed(logger, source.Id, ex.GetType().Name);
+            context.Abort();
+            return "aborted";
+        }
+
+        if (body is null)
+        {
+            await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, $"body is larger than {maxBytes} bytes").ConfigureAwait(false);
+            return "too_large";
+        }
+
+        var now = time.GetUtcNow();
+        var verdict = binding.Handler.Read(new IngressRequest(
+            request.Method, request.ContentType, request.QueryString.Value ?? "", request.Headers, body, values, context.Connection.RemoteIpAddress, now));
+        switch (verdict.Outcome)
+        {
+            case SourceOutcome.Unauthorized:
+                Log.Rejected(logger, source.Id, 401, verdict.Reason!);
+                await RejectAsync(context, StatusCodes.Status401Unauthorized, verdict.Reason!).ConfigureAwait(false);
+                return "unauthorized";
+            case SourceOutcome.BadRequest:
+                Log.Rejected(logger, source.Id, 400, verdict.Reason!);
+                await RejectAsync(context, StatusCodes.Status400BadRequest, verdict.Reason!).ConfigureAwait(false);
+                return "bad_request";
+            case SourceOutcome.UnsupportedMediaType:
+                Log.Rejected(logger, source.Id, 415, verdict.Reason!);
+                await RejectAsync(context, StatusCodes.Status415UnsupportedMediaType, verdict.Reason!).ConfigureAwait(false);
+                return "unsupported_media_type";
+        }
+
+        var headers = CopyHeaders(request.Headers);
+        var accepted = 0;
+        var routed = 0;
+        var partitions = connection.Config.Partitions;
+        try
+        {
+            foreach (var incoming in verdict.Events)
+            {
+                var targets = RouteTable.MatchTargets(source.Routes, incoming);
+                var partition = EventIds.PartitionOf(incoming.OrderingKey, partitions);
+                var stored = new StoredEvent(
+                    EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
+                    request.Method, request.QueryString.Value ?? "", request.ContentType, headers, incoming.Body ?? body, now);
+                var result = await store.AcceptAsync(stored, source.DedupeWindow, targets).ConfigureAwait(false);
+                if (result.Outcome == AcceptOutcome.Accepted)
+                {
+                    accepted++;
+                    routed += targets.Count > 0 ? 1 : 0;
+                    foreach (var target in targets)
+                    {
+                        signals.Wake(target);
+                    }
+                }
+            }
+
+            // The ack is the promise that the event is kept: it waits for the store to make the writes durable.
+            await connection.WaitDurableAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Log.StoreUnavailable(logger, source.Id, ex.GetType().Name, ex.Message);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+            await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, "event store unavailable; retry later").ConfigureAwait(false);
+            return "unavailable";
+        }
+
+        await AckAsync(context, source.Ack).ConfigureAwait(false);
+        return accepted == 0 ? "duplicate" : routed == 0 ? "unrouted" : "accepted";
+    }
+
+    private static List<KeyValuePair<string, string>> CopyHeaders(IHeaderDictionary headers)
+    {
+        var kept = new List<KeyValuePair<string, string>>(headers.Count);
+        foreach (var (name, value) in headers)
+        {
+            if (!NotReplayed.Contains(name) && !name.StartsWith(':'))
+            {
+                foreach (var single in value)
+                {
+                    kept.Add(new(name, single ?? ""));
+                }
+            }
+        }
+
+        return kept;
+    }
+
+    private static Task AckAsync(HttpContext context, AckConfig ack)
+    {
+        context.Response.StatusCode = ack.Status;
+        if (ack.ContentType is not null)
+        {
+            context.Response.ContentType = ack.ContentType;
+        }
+
+        if (ack.Body.Length == 0)
+        {
+            context.Response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+
+        return context.Response.WriteAsync(ack.Body);
+    }
+
+    private static Task RejectAsync(HttpContext context, int status, string reason)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(reason + "\n");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2001, LogLevel.Debug, "Source {Source}: request rejected with {Status}: {Reason}.")]
+        public static partial void Rejected(ILogger logger, string source, int status, string reason);
+
+        [LoggerMessage(2002, LogLevel.Debug, "Source {Source}: body not read ({Error}).")]
+        public static partial void BodyReadFailed(ILogger logger, string source, string error);
+
+        [LoggerMessage(2003, LogLevel.Warning, "Source {Source}: store unavailable, answered 503 ({Error}: {Message}).")]
+        public static partial void StoreUnavailable(ILogger logger, string source, string error, string message);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+
+namespace Relay.Sources;
+
+/// <summary>Small helpers to read the few fields a kind needs from a JSON body without binding it to a model.</summary>
+internal static class JsonBody
+{
+    /// <summary>Parses a JSON object; false for anything else (array, scalar, invalid bytes).</summary>
+    public static bool TryParseObject(ReadOnlySpan<byte> body, out JsonDocument document)
+    {
+        document = null!;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+            if (!JsonDocument.TryParseValue(ref reader, out var parsed) || parsed is null)
+            {
+                return false;
+            }
+
+            if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                parsed.Dispose();
+                return false;
+            }
+
+            document = parsed;
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads a string (or number, as text) at a dotted path such as <c>data.signature_request.id</c>.</summary>
+    public static string? GetString(JsonElement root, string dottedPath)
+    {
+        var current = root;
+        foreach (var part in dottedPath.Split('.'))
+        {
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(part, out current))
+            {
+                return null;
+            }
+        }
+
+        return current.ValueKind switch
+        {
+            JsonValueKind.String => current.GetString(),
+            JsonValueKind.Number => current.GetRawText(),
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            _ => null,
+        };
+    }
+
+    /// <summary>Reads an array of strings at a top-level property; empty when absent.</summary>
+    public static IReadOnlyList<string> GetStrings(JsonElement root, string property) =>
+        root.TryGetProperty(property, out var array) && array.ValueKind == JsonValueKind.Array
+            ? array.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToArray()
+            : [];
+
+    public static bool IsJson(string? contentType) =>
+        contentType is not null
+        && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+            || (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase)
+                && contentType.Split(';')[0].EndsWith("+json", StringComparison.OrdinalIgnoreCase)));
+}

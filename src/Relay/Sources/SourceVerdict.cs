@@ -1,0 +1,32 @@
+namespace Relay.Sources;
+
+internal enum SourceOutcome
+{
+    Accepted,
+    Unauthorized,
+    BadRequest,
+    UnsupportedMediaType,
+}
+
+/// <summary>One event carried by a request. A batch request (Legalesign Option 1) yields several.</summary>
+/// <param name="DedupeKey">Same key inside the source's dedupe window = vendor retry, dropped.</param>
+/// <param name="OrderingKey">Events with one ordering key (e.g. an envelope id) share a store partition.</param>
+/// <param name="Body">This event's own body when a batch is split; null means the request body.</param>
+internal sealed record IncomingEvent(
+    string DedupeKey,
+    string Type,
+    IReadOnlyList<string> Tags,
+    string OrderingKey,
+    byte[]? Body = null);
+
+/// <summary>What a source kind decided about a request. Expected rejections are values, not exceptions.</summary>
+internal sealed record SourceVerdict(SourceOutcome Outcome, string? Reason, IReadOnlyList<IncomingEvent> Events)
+{
+    public static SourceVerdict Accept(params IncomingEvent[] events) => new(SourceOutcome.Accepted, null, events);
+
+    public static SourceVerdict Unauthorized(string reason) => new(SourceOutcome.Unauthorized, reason, []);
+
+    public static SourceVerdict BadRequest(string reason) => new(SourceOutcome.BadRequest, reason, []);
+
+    public static SourceVerdict UnsupportedMediaType(string reason) => new(SourceOutcome.UnsupportedMediaType, reason, []);
+}

@@ -1,0 +1,150 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace Relay.Store;
+
+/// <summary>
+/// Every state change of an event, each one Lua script over RESP, so Redis and the embedded store behave alike.
+/// Store failures surface as <see cref="RedisException"/> / <see cref="TimeoutException"/>; callers map them
+/// (ingress to 503, dispatch to a pause).
+/// </summary>
+internal sealed class EventStore(StoreConnection connection, TimeProvider time)
+{
+    /// <summary>How many attempt records an event keeps (per event, all targets together).</summary>
+    public const int HistoryCap = 100;
+
+    private static readonly RedisValue[] ClaimFields = ["body", "method", "query", "contentType", "headers", "source", "type"];
+
+    private StoreKeys Keys => connection.Keys;
+
+    private long RetentionMs => (long)connection.Config.Retention.TotalMilliseconds;
+
+    public int Partitions => connection.Config.Partitions;
+
+    public async Task<AcceptResult> AcceptAsync(StoredEvent stored, TimeSpan dedupeWindow, IReadOnlyList<string> targets)
+    {
+        var p = stored.Partition;
+        var keys = new RedisKey[3 + targets.Count];
+        keys[0] = Keys.Dedupe(p, stored.Source, stored.DedupeKey);
+        keys[1] = Keys.Event(p, stored.Id);
+        keys[2] = Keys.Index(p);
+        for (var i = 0; i < targets.Count; i++)
+        {
+            keys[3 + i] = Keys.Ready(p, targets[i]);
+        }
+
+        var args = new List<RedisValue>(4 + 22 + (targets.Count * 2))
+        {
+            stored.Id,
+            (long)dedupeWindow.TotalMilliseconds,
+            RetentionMs,
+            stored.ReceivedAt.ToUnixTimeMilliseconds(),
+            "source", stored.Source,
+            "type", stored.Type,
+            "tags", JsonSerializer.Serialize(stored.Tags, StoreJson.Default.IReadOnlyListString),
+            "dedupeKey", stored.DedupeKey,
+            "receivedAt", stored.ReceivedAt.ToUnixTimeMilliseconds(),
+            "method", stored.Method,
+            "query", stored.QueryString,
+            "contentType", stored.ContentType ?? "",
+            "headers", JsonSerializer.Serialize(stored.Headers, StoreJson.Default.IReadOnlyListKeyValuePairStringString),
+            "body", stored.Body,
+            "targets", string.Join(',', targets),
+        };
+        foreach (var target in targets)
+        {
+            args.Add($"{target}.state");
+            args.Add("pending");
+        }
+
+        var result = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Accept, keys, [.. args]).ConfigureAwait(false))!;
+        return new AcceptResult((int)result[0] == 1 ? AcceptOutcome.Accepted : AcceptOutcome.Duplicate, (string)result[1]!);
+    }
+
+    /// <summary>Leases up to <paramref name="max"/> ready events of a target in one partition, with their bodies.</summary>
+    public async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(string target, int partition, int max, TimeSpan lease)
+    {
+        var deadline = time.GetUtcNow().Add(lease).ToUnixTimeMilliseconds();
+        var ids = (RedisValue[])(await connection.Database.ScriptEvaluateAsync(
+            StoreScripts.Claim,
+            [Keys.Ready(partition, target), Keys.Lease(partition, target)],
+            [max, deadline]).ConfigureAwait(false))!;
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
+        // The event hash never changes after accept (only per-target state fields do), so a plain read is safe here.
+        var fields = ClaimFields.Append($"{target}.attempts").ToArray();
+        var batch = connection.Database.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAsync(Keys.Event(partition, id!), fields)).ToArray();
+        batch.Execute();
+        var claimed = new List<ClaimedEvent>(ids.Length);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var values = await reads[i].ConfigureAwait(false);
+            if (values[0].IsNull)
+            {
+                // Retention expired the event while it waited: settle the lease so it is not reclaimed forever.
+                await FailAsync(target, new ClaimedEvent(ids[i]!, partition, deadline, "", "", "", "", null, [], [], 0), null, "expired before delivery", null, countAttempt: false).ConfigureAwait(false);
+                continue;
+            }
+
+            claimed.Add(new ClaimedEvent(
+                Id: ids[i]!,
+                Partition: partition,
+                LeaseDeadline: deadline,
+                Source: values[5]!,
+                Type: values[6]!,
+                Method: values[1]!,
+                QueryString: values[2]!,
+                ContentType: values[3].IsNullOrEmpty ? null : (string?)values[3],
+                Headers: JsonSerializer.Deserialize((string)values[4]!, StoreJson.Default.IReadOnlyListKeyValuePairStringString) ?? [],
+                Body: values[0]!,
+                Attempts: values[7].IsNull ? 0 : (int)values[7]));
+        }
+
+        return claimed;
+    }
+
+    public async Task<bool> CompleteAsync(string target, ClaimedEvent claimed, AttemptRecord record)
+    {
+        var p = claimed.Partition;
+        var done = await connection.Database.ScriptEvaluateAsync(
+            StoreScripts.Complete,
+            [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id)],
+            [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.LeaseDeadline]).ConfigureAwait(false);
+        return (int)done == 1;
+    }
+
+    /// <param name="retryAt">When to try again; null dead-letters the event for this target.</param>
+    /// <param name="countAttempt">False when the event is only handed back untried (circuit open, shutting down).</param>
+    public async Task<bool> FailAsync(string target, ClaimedEvent claimed, DateTimeOffset? retryAt, string reason, AttemptRecord? record, bool countAttempt = true)
+    {
+        var p = claimed.Partition;
+        var done = await connection.Database.ScriptEvaluateAsync(
+            StoreScripts.Fail,
+            [Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id)],
+            [
+                claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), retryAt?.ToUnixTimeMilliseconds() ?? 0, reason,
+                record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.LeaseDeadline,
+            ]).ConfigureAwait(false);
+        return (int)done == 1;
+    }
+
+    /// <summary>Moves due retries and expired leases of a target in one partition back to ready.</summary>
+    public async Task<(long Promoted, long Reclaimed)> PromoteAsync(string target, int partition, int max)
+    {
+        var moved = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(
+            StoreScripts.Promote,
+            [Keys.Retry(partition, target), Keys.Lease(partition, target), Keys.Ready(partition, target)],
+            [time.GetUtcNow().ToUnixTimeMilliseconds(), max]).ConfigureAwait(false))!;
+        return ((long)moved[0], (long)moved[1]);
+    }
+
+    /// <summary>Takes the scheduler turn for one interval, so that only one replica sweeps at a time.</summary>
+    public Task<bool> TryTakeSchedulerTurnAsync(string owner, TimeSpan interval) =>
+        connection.Database.StringSetAsync(Keys.SchedulerLock, owner, interval, When.NotExists);
+
+    private static string Serialize(AttemptRecord record) => JsonSerializer.Serialize(record, StoreJson.Default.AttemptRecord);
+}

@@ -1,0 +1,34 @@
+-- complete: record a successful delivery of a leased event to one target.
+--
+-- KEYS[1] lease zset    (target, partition)
+-- KEYS[2] event hash
+-- KEYS[3] history list  (attempt records of the event, capped)
+-- ARGV[1] event id
+-- ARGV[2] target id
+-- ARGV[3] now, unix ms
+-- ARGV[4] attempt record (JSON)
+-- ARGV[5] retention, ms
+-- ARGV[6] history cap (entries kept)
+-- ARGV[7] lease deadline of this claim, unix ms
+--
+-- Returns 1 when recorded; 0 when the lease was lost (expired and reclaimed), in which case nothing is written:
+-- the event is queued again and will be delivered again, which at-least-once allows.
+-- The lease deadline identifies this claim: a worker whose lease expired and was re-claimed by another
+-- must not settle the newer claim.
+local leased = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not leased or tonumber(leased) ~= tonumber(ARGV[7]) then
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local t = ARGV[2]
+  redis.call('HSET', KEYS[2], t .. '.state', 'delivered', t .. '.at', ARGV[3])
+  redis.call('HDEL', KEYS[2], t .. '.next', t .. '.reason')
+  redis.call('HINCRBY', KEYS[2], t .. '.attempts', 1)
+end
+
+redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return 1

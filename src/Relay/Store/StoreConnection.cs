@@ -1,0 +1,110 @@
+using Relay.Configuration;
+using StackExchange.Redis;
+
+namespace Relay.Store;
+
+/// <summary>
+/// Owns the one shared <see cref="ConnectionMultiplexer"/> and, in embedded mode, the Garnet server behind it.
+/// Started before the web server, so no request ever sees a store that is not there yet.
+/// </summary>
+internal sealed partial class StoreConnection(RelayConfigProvider configProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<StoreConnection>();
+    private EmbeddedGarnet? _garnet;
+    private ConnectionMultiplexer? _multiplexer;
+    private AofGroupCommit? _groupCommit;
+
+    /// <summary>The store settings read at start-up; a reload that changes them needs a restart.</summary>
+    public StoreConfig Config { get; } = configProvider.Current.Config.Store;
+
+    public StoreKeys Keys { get; } = new(configProvider.Current.Config.Store.Prefix);
+
+    public IDatabase Database => (_multiplexer ?? throw new InvalidOperationException("The store is not started.")).GetDatabase();
+
+    public bool IsConnected => _multiplexer?.IsConnected ?? false;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        ConfigurationOptions options;
+        if (Config.IsEmbedded)
+        {
+            _garnet = EmbeddedGarnet.Start(Config.DataDir, loggerFactory);
+            options = new ConfigurationOptions { EndPoints = { _garnet.EndPoint } };
+            Log.EmbeddedStarted(_logger, Config.DataDir, _garnet.EndPoint.Port);
+        }
+        else
+        {
+            options = ConfigurationOptions.Parse(Config.Connection);
+        }
+
+        // Fail fast while disconnected: ingress must answer 503 at once, not queue the vendor's request behind a reconnect.
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.AsyncTimeout = Math.Min(options.AsyncTimeout, 3000);
+        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 3000);
+        options.ClientName ??= "relay";
+        _multiplexer = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+
+        if (_garnet is not null)
+        {
+            _groupCommit = new AofGroupCommit(_multiplexer.GetDatabase());
+        }
+        else
+        {
+            await WarnIfNotDurableAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Completes when the writes made so far survive a crash of this process.</summary>
+    public Task WaitDurableAsync() => _groupCommit?.WaitForCommitAsync() ?? Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_groupCommit is not null)
+        {
+            await _groupCommit.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_multiplexer is not null)
+        {
+            await _multiplexer.CloseAsync().ConfigureAwait(false);
+            _multiplexer.Dispose();
+        }
+
+        _garnet?.Dispose();
+    }
+
+    // With Redis, an ack is durable only if the server fsyncs its AOF before replying (appendfsync always).
+    private async Task WarnIfNotDurableAsync()
+    {
+        try
+        {
+            var server = _multiplexer!.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica);
+            if (server is null)
+            {
+                return;
+            }
+
+            var settings = (await server.ConfigGetAsync("append*").ConfigureAwait(false)).ToDictionary(p => p.Key, p => p.Value);
+            if (settings.GetValueOrDefault("appendonly") != "yes" || settings.GetValueOrDefault("appendfsync") != "always")
+            {
+                Log.RedisNotDurable(_logger, settings.GetValueOrDefault("appendonly") ?? "?", settings.GetValueOrDefault("appendfsync") ?? "?");
+            }
+        }
+        catch (RedisException)
+        {
+            // Managed services often disable CONFIG; the README states the settings that are needed.
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1001, LogLevel.Information, "Embedded store started: data in {DataDir}, port {Port}.")]
+        public static partial void EmbeddedStarted(ILogger logger, string dataDir, int port);
+
+        [LoggerMessage(1002, LogLevel.Warning, "Redis has appendonly={AppendOnly}, appendfsync={AppendFsync}: acknowledged events can be lost if Redis crashes. Set appendonly yes and appendfsync always.")]
+        public static partial void RedisNotDurable(ILogger logger, string appendOnly, string appendFsync);
+    }
+}

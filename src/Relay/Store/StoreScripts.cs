@@ -1,0 +1,19 @@
+namespace Relay.Store;
+
+/// <summary>The Lua scripts, embedded as resources (one file per state change, each with a header comment).</summary>
+internal static class StoreScripts
+{
+    public static readonly string Accept = Load("accept");
+    public static readonly string Claim = Load("claim");
+    public static readonly string Complete = Load("complete");
+    public static readonly string Fail = Load("fail");
+    public static readonly string Promote = Load("promote");
+
+    private static string Load(string name)
+    {
+        using var stream = typeof(StoreScripts).Assembly.GetManifestResourceStream($"Relay.Store.Scripts.{name}.lua")
+            ?? throw new InvalidOperationException($"Script {name}.lua is not embedded in the assembly.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

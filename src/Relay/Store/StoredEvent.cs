@@ -1,0 +1,43 @@
+namespace Relay.Store;
+
+/// <summary>An event as accepted: the original request, exactly, plus what the source kind learned from it.</summary>
+internal sealed record StoredEvent(
+    string Id,
+    int Partition,
+    string Source,
+    string Type,
+    IReadOnlyList<string> Tags,
+    string DedupeKey,
+    string Method,
+    string QueryString,
+    string? ContentType,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    byte[] Body,
+    DateTimeOffset ReceivedAt);
+
+/// <summary>An event leased to one target's dispatcher.</summary>
+/// <param name="LeaseDeadline">Identifies this claim; complete/fail only succeed while it still holds.</param>
+/// <param name="Attempts">Attempts already made to this target before this one.</param>
+internal sealed record ClaimedEvent(
+    string Id,
+    int Partition,
+    long LeaseDeadline,
+    string Source,
+    string Type,
+    string Method,
+    string QueryString,
+    string? ContentType,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    byte[] Body,
+    int Attempts);
+
+/// <summary>One delivery attempt, kept in the event's history for the admin API.</summary>
+internal sealed record AttemptRecord(string Target, int Attempt, long At, int? Status, long DurationMs, string? Error);
+
+internal enum AcceptOutcome
+{
+    Accepted,
+    Duplicate,
+}
+
+internal readonly record struct AcceptResult(AcceptOutcome Outcome, string EventId);

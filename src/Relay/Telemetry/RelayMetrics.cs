@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Relay.Telemetry;
+
+/// <summary>Relay's instruments, named <c>relay.&lt;stage&gt;.&lt;thing&gt;</c>, created from <see cref="IMeterFactory"/>.</summary>
+internal sealed class RelayMetrics
+{
+    public const string MeterName = "Relay";
+
+    public static readonly ActivitySource ActivitySource = new("Relay");
+
+    private readonly Counter<long> _ingestRequests;
+    private readonly Histogram<double> _ackDuration;
+    private readonly Counter<long> _deliveryAttempts;
+    private readonly Histogram<double> _deliveryDuration;
+    private readonly Counter<long> _deadLettered;
+
+    public RelayMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _ingestRequests = meter.CreateCounter<long>("relay.ingress.requests", "{request}", "Webhook requests by source and outcome.");
+        _ackDuration = meter.CreateHistogram<double>("relay.ingress.ack_duration", "s", "Time from request start to the vendor's ack.");
+        _deliveryAttempts = meter.CreateCounter<long>("relay.dispatch.attempts", "{attempt}", "Delivery attempts by target and outcome.");
+        _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.");
+        _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
+    }
+
+    public void IngestRequest(string source, string outcome, TimeSpan elapsed)
+    {
+        var tags = new TagList { { "source", source }, { "outcome", outcome } };
+        _ingestRequests.Add(1, tags);
+        _ackDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public void DeliveryAttempt(string target, string outcome, TimeSpan elapsed)
+    {
+        var tags = new TagList { { "target", target }, { "outcome", outcome } };
+        _deliveryAttempts.Add(1, tags);
+        _deliveryDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public void DeadLettered(string target) => _deadLettered.Add(1, new KeyValuePair<string, object?>("target", target));
+}

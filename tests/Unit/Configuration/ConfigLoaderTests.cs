@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Configuration;
+using Relay.Configuration;
+
+namespace Relay.Tests.Configuration;
+
+public sealed class ConfigLoaderTests
+{
+    private static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null)
+    {
+        var folder = Directory.CreateTempSubdirectory("relay-config-").FullName;
+        var path = Path.Combine(folder, "relay.yaml");
+        File.WriteAllText(path, yaml);
+        var configuration = new ConfigurationBuilder().AddYamlFile(path, reloadOnChange: false).Build();
+        return RelayConfigLoader.Load(configuration, folder, name => env?.GetValueOrDefault(name));
+    }
+
+    [Fact]
+    public void Load_ValidFile_ExpandsEnvironmentAndAppliesDefaults()
+    {
+        var (snapshot, errors) = Load("""
+            store: { dataDir: state }
+            sources:
+              yousign:
+                kind: yousign
+                path: /hooks/yousign
+                secret: ${YOUSIGN_SECRET}
+                routes: [{ target: crm, events: ["signature_request.*"] }]
+            targets:
+              crm: { url: "http://crm.internal/hook", retry: { schedule: [5s, 1m], jitter: 0.1 } }
+            """, new() { ["YOUSIGN_SECRET"] = "s3cret" });
+
+        Assert.Empty(errors);
+        var config = snapshot!.Config;
+        Assert.Equal(16, config.Store.Partitions);
+        Assert.Equal(TimeSpan.FromDays(7), config.Store.DedupeWindow);
+        Assert.True(Path.IsPathRooted(config.Store.DataDir));
+        Assert.EndsWith("state", config.Store.DataDir);
+        Assert.Equal(1_048_576, config.Ingress.MaxBodyBytes);
+        Assert.Equal([TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1)], config.Targets["crm"].Retry.Schedule);
+        Assert.Equal(TimeSpan.FromSeconds(10), config.Targets["crm"].Timeout);
+        Assert.Equal(200, config.Sources["yousign"].Ack.Status);
+        Assert.Equal(["signature_request.*"], config.Sources["yousign"].Routes[0].Events);
+    }
+
+    [Fact]
+    public void Load_ManyProblems_ReportsEveryOneWithItsKeyAndAFix()
+    {
+        var (snapshot, errors) = Load("""
+            store: { partitions: 0, retention: 1h }
+            sources:
+              a: { kind: docusign, path: /hooks/a }
+              b: { kind: yousign, path: /hooks/b, routes: [{ target: nowhere }] }
+              c: { kind: yousign, path: /hooks/b, secret: "${MISSING_SECRET}", routes: [{ target: crm }] }
+            targets:
+              crm: { url: "ftp://x", timeout: soon, retry: { schedule: [30m, 1h] } }
+            """);
+
+        Assert.Null(snapshot);
+        Assert.Contains(errors, e => e.StartsWith("store:partitions:") && e.Contains("from 1 to 1024"));
+        Assert.Contains(errors, e => e.StartsWith("sources:a:kind:") && e.Contains("'docusign' is not a known kind") && e.Contains("yousign"));
+        Assert.Contains(errors, e => e.StartsWith("sources:b:secret:") && e.Contains("is required"));
+        Assert.Contains(errors, e => e.StartsWith("sources:b:routes:0:target:") && e.Contains("'nowhere' is not defined under targets"));
+        Assert.Contains(errors, e => e.StartsWith("sources:c:path:") && e.Contains("already used by source 'b'"));
+        Assert.Contains(errors, e => e.StartsWith("sources:c:secret:") && e.Contains("MISSING_SECRET is not set"));
+        Assert.Contains(errors, e => e.StartsWith("targets:crm:url:") && e.Contains("not an absolute http or https URL"));
+        Assert.Contains(errors, e => e.StartsWith("targets:crm:timeout:") && e.Contains("'soon' is not a duration"));
+        Assert.Contains(errors, e => e.StartsWith("targets:crm:retry:schedule:") && e.Contains("store.retention"));
+        Assert.Equal(9, errors.Count);
+    }
+
+    [Fact]
+    public void Load_TemplatePathsDifferingOnlyByParameterName_Collide()
+    {
+        var (_, errors) = Load("""
+            sources:
+              a: { kind: yousign, path: "/hooks/{token}", secret: x }
+              b: { kind: yousign, path: "/hooks/{other}/", secret: y }
+            """);
+
+        Assert.Contains(errors, e => e.StartsWith("sources:b:path:") && e.Contains("already used by source 'a'"));
+    }
+
+    [Theory]
+    [InlineData("sources:\n  \"bad id\": { kind: yousign, path: /x, secret: s }", "not a valid source id")]
+    [InlineData("targets:\n  crm: { url: \"http://x\", signing: { secret: \"not-base64!\" } }", "is not a Standard Webhooks secret")]
+    [InlineData("targets:\n  crm: { url: \"http://x\", retry: { schedule: [5s, nope] } }", "'nope' is not a positive duration")]
+    [InlineData("targets:\n  crm: { url: \"http://x\", retry: { jitter: 2 } }", "must be a number from 0 to 1")]
+    [InlineData("admin: { apiKeys: [short] }", "shorter than 16 characters")]
+    [InlineData("sources:\n  s: { kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\" }", "timestampHeader")]
+    [InlineData("sources:\n  s: { kind: yousign, path: x, secret: s }", "must start with '/'")]
+    [InlineData("sources:\n  s: { kind: yousign, path: /x, secret: s, ack: { status: 500 } }", "from 200 to 299")]
+    public void Load_OneProblem_NamedClearly(string yaml, string expected)
+    {
+        var (snapshot, errors) = Load(yaml);
+
+        Assert.Null(snapshot);
+        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_EnvironmentDefault_UsedOnlyWhenVariableUnset()
+    {
+        const string yaml = "sources:\n  s: { kind: yousign, path: /x, secret: \"${S:-fallback}\" }";
+
+        Assert.Empty(Load(yaml).Errors);
+        Assert.Empty(Load(yaml, new() { ["S"] = "set" }).Errors);
+        Assert.Contains(Load("sources:\n  s: { kind: yousign, path: /x, secret: \"${S:-}\" }").Errors, e => e.Contains("is required"));
+    }
+}

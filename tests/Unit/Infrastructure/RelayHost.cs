@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Hosting;
+using Relay.Store;
+
+namespace Relay.Tests.Infrastructure;
+
+/// <summary>
+/// The real relay, in-process: the same AddRelay/MapRelay as Program.cs, Kestrel on a loopback port, a real store,
+/// configured by a real YAML file in a temporary folder.
+/// </summary>
+internal sealed class RelayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RelayHost(WebApplication app, TestFolder folder, string configPath)
+    {
+        _app = app;
+        Folder = folder;
+        ConfigPath = configPath;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public HttpClient Client { get; }
+
+    public TestFolder Folder { get; }
+
+    public string ConfigPath { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public StoreConnection Store => Services.GetRequiredService<StoreConnection>();
+
+    /// <summary>Starts a relay whose config is <paramref name="yaml"/> below a store section for <paramref name="store"/>.</summary>
+    public static async Task<RelayHost> StartAsync(TestStore store, string yaml, TestFolder? folder = null)
+    {
+        folder ??= new TestFolder();
+        var config = Path.Combine(folder.Path, "relay.yaml");
+        await File.WriteAllTextAsync(config, store.StoreYaml(Path.Combine(folder.Path, "data"), folder.Prefix) + yaml);
+        var builder = WebApplication.CreateBuilder(["--config", config, "--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]);
+        if (!builder.AddRelay())
+        {
+            throw new InvalidOperationException("The test config was rejected; see the test output.");
+        }
+
+        var app = builder.Build();
+        app.MapRelay();
+        await app.StartAsync();
+        return new RelayHost(app, folder, config);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>A temporary folder, and a store key prefix unique to one test.</summary>
+internal sealed class TestFolder
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("relay-test-").FullName;
+
+    public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..12];
+}
