@@ -51,7 +51,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         }
         else
         {
-            await WarnIfNotDurableAsync().ConfigureAwait(false);
+            await WarnIfNotDurableAsync(options).ConfigureAwait(false);
         }
     }
 
@@ -76,21 +76,29 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         _garnet?.Dispose();
     }
 
-    // With Redis, an ack is durable only if the server fsyncs its AOF before replying (appendfsync always).
-    private async Task WarnIfNotDurableAsync()
+    // With Redis, an ack is durable only if the server fsyncs its AOF before replying (appendonly yes,
+    // appendfsync always). Reading that needs admin commands, so a short-lived admin connection asks once;
+    // the shared multiplexer stays without admin rights.
+    private async Task WarnIfNotDurableAsync(ConfigurationOptions options)
     {
+        var admin = options.Clone();
+        admin.AllowAdmin = true;
+        admin.ClientName = "relay-startup-check";
         try
         {
-            var server = _multiplexer!.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica);
+            using var connection = await ConnectionMultiplexer.ConnectAsync(admin).ConfigureAwait(false);
+            var server = connection.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica);
             if (server is null)
             {
                 return;
             }
 
             var settings = (await server.ConfigGetAsync("append*").ConfigureAwait(false)).ToDictionary(p => p.Key, p => p.Value);
-            if (settings.GetValueOrDefault("appendonly") != "yes" || settings.GetValueOrDefault("appendfsync") != "always")
+            var appendOnly = settings.GetValueOrDefault("appendonly") ?? "?";
+            var appendFsync = settings.GetValueOrDefault("appendfsync") ?? "?";
+            if (appendOnly != "yes" || appendFsync != "always")
             {
-                Log.RedisNotDurable(_logger, settings.GetValueOrDefault("appendonly") ?? "?", settings.GetValueOrDefault("appendfsync") ?? "?");
+                Log.RedisNotDurable(_logger, appendOnly, appendFsync);
             }
         }
         catch (RedisException)
