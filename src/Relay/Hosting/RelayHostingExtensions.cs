@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Relay.Configuration;
 using Relay.Dispatch;
@@ -10,6 +11,16 @@ namespace Relay.Hosting;
 /// <summary>The public entry points: <c>builder.AddRelay()</c> and <c>app.MapRelay()</c>.</summary>
 public static class RelayHostingExtensions
 {
+    private static readonly Dictionary<string, string?> QuietLogging = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Yarp"] = "Warning",
+
+        // The embedded store warns at start that it ignores its own logging options because it uses ours.
+        ["Logging:LogLevel:ArgParser"] = "Error",
+    };
+
     /// <summary>
     /// Loads relay.yaml (<c>--config</c>, <c>RELAY_CONFIG</c>, or <c>config/relay.yaml</c>), validates it, and registers
     /// every stage. Returns false, having printed every problem, when the config cannot be used.
@@ -24,6 +35,8 @@ public static class RelayHostingExtensions
             return false;
         }
 
+        // Quiet defaults, lowest precedence: relay.yaml, appsettings, env vars and --Logging:... all override them.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLogging });
         builder.Configuration.AddYamlFile(path, reloadOnChange: true);
         builder.Configuration.AddEnvironmentVariables("Relay__");
         var file = new RelayConfigFile(path);

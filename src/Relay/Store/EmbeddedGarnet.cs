@@ -40,9 +40,20 @@ internal sealed class EmbeddedGarnet : IDisposable
             "--aof", "--recover", "--aof-commit-freq", "-1",
             "--memory", "128m", "--page", "4m", "--index", "16m", "--aof-memory", "64m", "--aof-page-size", "8m",
         ];
-        var server = new GarnetServer(args, loggerFactory);
-        server.Start();
-        return new EmbeddedGarnet(server, new IPEndPoint(IPAddress.Loopback, port));
+        // Garnet writes a banner straight to the console and logs its whole configuration at Information;
+        // neither belongs in Relay's output, so the banner is discarded and only its warnings are forwarded.
+        var console = Console.Out;
+        Console.SetOut(TextWriter.Null);
+        try
+        {
+            var server = new GarnetServer(args, new WarningsOnlyLoggerFactory(loggerFactory));
+            server.Start();
+            return new EmbeddedGarnet(server, new IPEndPoint(IPAddress.Loopback, port));
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
     }
 
     public void Dispose()
@@ -63,5 +74,33 @@ internal sealed class EmbeddedGarnet : IDisposable
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private sealed class WarningsOnlyLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => new WarningsOnlyLogger(inner.CreateLogger(categoryName));
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        // The host owns the inner factory.
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class WarningsOnlyLogger(ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning && inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                inner.Log(logLevel, eventId, state, exception, formatter);
+            }
+        }
     }
 }
