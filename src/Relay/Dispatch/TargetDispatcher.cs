@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Polly;
 using Polly.CircuitBreaker;
 using Relay.Configuration;
@@ -183,6 +184,12 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
 
     private async Task DeliverAsync(ClaimedEvent claimed)
     {
+        // Each attempt is a span in the event's own trace, started at ingest.
+        ActivityContext.TryParse(claimed.TraceParent, null, out var ingest);
+        using var activity = RelayMetrics.ActivitySource.StartActivity("relay.deliver", ActivityKind.Client, ingest);
+        activity?.SetTag("webhook.id", claimed.Id);
+        activity?.SetTag("relay.target", Target.Id);
+        activity?.SetTag("relay.attempt", claimed.Attempts + 1);
         try
         {
             DeliveryResult result;
@@ -198,6 +205,8 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 result = new DeliveryResult(DeliveryOutcome.Abandoned, null, null, "circuit open", TimeSpan.Zero);
             }
 
+            activity?.SetTag("relay.outcome", result.Outcome.ToString());
+            activity?.SetTag("http.response.status_code", result.Status);
             await SettleAsync(claimed, result).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)

@@ -68,12 +68,14 @@ public static class RelayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<StoreConnection>());
         services.AddSingleton<EventStore>();
         services.AddSingleton<DispatchSignals>();
-        services.AddSingleton<RelayMetrics>();
+        services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
         services.AddHostedService<RetryScheduler>();
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        services.AddHealthChecks()
+            .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
+            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }
@@ -84,25 +86,9 @@ public static class RelayHostingExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<IngressMiddleware>();
         app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
+        app.MapRelayTelemetry();
         app.MapReverseProxy();
         return app;
-    }
-}
-
-/// <summary>Ready only while the store answers.</summary>
-internal sealed class StoreHealthCheck(StoreConnection connection) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            var latency = await connection.Database.PingAsync().ConfigureAwait(false);
-            return HealthCheckResult.Healthy($"store answered in {latency.TotalMilliseconds:0.#} ms");
-        }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or InvalidOperationException)
-        {
-            return HealthCheckResult.Unhealthy("store unreachable", ex);
-        }
     }
 }

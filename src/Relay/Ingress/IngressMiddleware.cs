@@ -47,7 +47,10 @@ internal sealed partial class IngressMiddleware(
     {
         var started = Stopwatch.GetTimestamp();
         var source = binding.Config;
+        using var activity = RelayMetrics.ActivitySource.StartActivity("relay.ingest", ActivityKind.Server);
+        activity?.SetTag("relay.source", source.Id);
         var outcome = await ProcessAsync(context, binding, values).ConfigureAwait(false);
+        activity?.SetTag("relay.outcome", outcome);
         metrics.IngestRequest(source.Id, outcome, Stopwatch.GetElapsedTime(started));
     }
 
@@ -113,8 +116,9 @@ internal sealed partial class IngressMiddleware(
                 var partition = EventIds.PartitionOf(incoming.OrderingKey, partitions);
                 var stored = new StoredEvent(
                     EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
-                    request.Method, request.QueryString.Value ?? "", request.ContentType, headers, incoming.Body ?? body, now);
+                    request.Method, request.QueryString.Value ?? "", request.ContentType, headers, incoming.Body ?? body, now, Activity.Current?.Id);
                 var result = await store.AcceptAsync(stored, source.DedupeWindow, targets).ConfigureAwait(false);
+                Activity.Current?.AddEvent(new ActivityEvent(result.Outcome.ToString(), tags: new() { ["webhook.id"] = result.EventId }));
                 if (result.Outcome == AcceptOutcome.Accepted)
                 {
                     accepted++;

@@ -13,7 +13,7 @@ internal sealed class EventStore(StoreConnection connection, TimeProvider time)
     /// <summary>How many attempt records an event keeps (per event, all targets together).</summary>
     public const int HistoryCap = 100;
 
-    private static readonly RedisValue[] ClaimFields = ["body", "method", "query", "contentType", "headers", "source", "type"];
+    private static readonly RedisValue[] ClaimFields = ["body", "method", "query", "contentType", "headers", "source", "type", "trace"];
 
     private StoreKeys Keys => connection.Keys;
 
@@ -50,6 +50,7 @@ internal sealed class EventStore(StoreConnection connection, TimeProvider time)
             "headers", JsonSerializer.Serialize(stored.Headers, StoreJson.Default.IReadOnlyListKeyValuePairStringString),
             "body", stored.Body,
             "targets", string.Join(',', targets),
+            "trace", stored.TraceParent ?? "",
         };
         foreach (var target in targets)
         {
@@ -101,7 +102,8 @@ internal sealed class EventStore(StoreConnection connection, TimeProvider time)
                 ContentType: values[3].IsNullOrEmpty ? null : (string?)values[3],
                 Headers: JsonSerializer.Deserialize((string)values[4]!, StoreJson.Default.IReadOnlyListKeyValuePairStringString) ?? [],
                 Body: values[0]!,
-                Attempts: values[7].IsNull ? 0 : (int)values[7]));
+                Attempts: values[8].IsNull ? 0 : (int)values[8],
+                TraceParent: values[7].IsNullOrEmpty ? null : (string?)values[7]));
         }
 
         return claimed;
@@ -140,6 +142,28 @@ internal sealed class EventStore(StoreConnection connection, TimeProvider time)
             [Keys.Retry(partition, target), Keys.Lease(partition, target), Keys.Ready(partition, target)],
             [time.GetUtcNow().ToUnixTimeMilliseconds(), max]).ConfigureAwait(false))!;
         return ((long)moved[0], (long)moved[1]);
+    }
+
+    /// <summary>How many events of a target wait in each state, summed over partitions (one batch of reads).</summary>
+    public async Task<TargetCounts> CountAsync(string target)
+    {
+        var batch = connection.Database.CreateBatch();
+        var reads = Enumerable.Range(0, Partitions).Select(p => (
+            Ready: batch.ListLengthAsync(Keys.Ready(p, target)),
+            InFlight: batch.SortedSetLengthAsync(Keys.Lease(p, target)),
+            Retrying: batch.SortedSetLengthAsync(Keys.Retry(p, target)),
+            Dead: batch.SortedSetLengthAsync(Keys.Dead(p, target)))).ToArray();
+        batch.Execute();
+        long ready = 0, inFlight = 0, retrying = 0, dead = 0;
+        foreach (var read in reads)
+        {
+            ready += await read.Ready.ConfigureAwait(false);
+            inFlight += await read.InFlight.ConfigureAwait(false);
+            retrying += await read.Retrying.ConfigureAwait(false);
+            dead += await read.Dead.ConfigureAwait(false);
+        }
+
+        return new TargetCounts(ready, inFlight, retrying, dead);
     }
 
     /// <summary>Takes the scheduler turn for one interval, so that only one replica sweeps at a time.</summary>

@@ -13,11 +13,13 @@ internal sealed record StoredEvent(
     string? ContentType,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     byte[] Body,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt,
+    string? TraceParent = null);
 
 /// <summary>An event leased to one target's dispatcher.</summary>
 /// <param name="LeaseDeadline">Identifies this claim; complete/fail only succeed while it still holds.</param>
 /// <param name="Attempts">Attempts already made to this target before this one.</param>
+/// <param name="TraceParent">W3C trace context of the ingest, so every delivery attempt joins the event's trace.</param>
 internal sealed record ClaimedEvent(
     string Id,
     int Partition,
@@ -29,7 +31,8 @@ internal sealed record ClaimedEvent(
     string? ContentType,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     byte[] Body,
-    int Attempts);
+    int Attempts,
+    string? TraceParent = null);
 
 /// <summary>One delivery attempt, kept in the event's history for the admin API.</summary>
 internal sealed record AttemptRecord(string Target, int Attempt, long At, int? Status, long DurationMs, string? Error);
@@ -41,3 +44,6 @@ internal enum AcceptOutcome
 }
 
 internal readonly record struct AcceptResult(AcceptOutcome Outcome, string EventId);
+
+/// <summary>Events of one target in each queue state.</summary>
+internal readonly record struct TargetCounts(long Ready, long InFlight, long Retrying, long Dead);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Relay.Store;
 
 namespace Relay.Telemetry;
 
@@ -15,6 +16,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _deliveryAttempts;
     private readonly Histogram<double> _deliveryDuration;
     private readonly Counter<long> _deadLettered;
+    private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -24,6 +26,7 @@ internal sealed class RelayMetrics
         _deliveryAttempts = meter.CreateCounter<long>("relay.dispatch.attempts", "{attempt}", "Delivery attempts by target and outcome.");
         _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.");
         _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
+        meter.CreateObservableGauge("relay.queue.depth", ObserveQueueDepths, "{event}", "Events per target and state (ready, in_flight, retrying, dead), sampled from the store.");
     }
 
     public void IngestRequest(string source, string outcome, TimeSpan elapsed)
@@ -41,4 +44,17 @@ internal sealed class RelayMetrics
     }
 
     public void DeadLettered(string target) => _deadLettered.Add(1, new KeyValuePair<string, object?>("target", target));
+
+    public void SetQueueDepths(IReadOnlyDictionary<string, TargetCounts> depths) => Volatile.Write(ref _queueDepths, depths);
+
+    private IEnumerable<Measurement<long>> ObserveQueueDepths()
+    {
+        foreach (var (target, counts) in Volatile.Read(ref _queueDepths))
+        {
+            yield return new(counts.Ready, new("target", target), new("state", "ready"));
+            yield return new(counts.InFlight, new("target", target), new("state", "in_flight"));
+            yield return new(counts.Retrying, new("target", target), new("state", "retrying"));
+            yield return new(counts.Dead, new("target", target), new("state", "dead"));
+        }
+    }
 }

@@ -35,7 +35,8 @@ internal sealed class RelayHost : IAsyncDisposable
     public StoreConnection Store => Services.GetRequiredService<StoreConnection>();
 
     /// <summary>Starts a relay whose config is <paramref name="yaml"/> below a store section for <paramref name="store"/>.</summary>
-    public static async Task<RelayHost> StartAsync(TestStore store, string yaml, TestFolder? folder = null)
+    /// <param name="configure">Extra setup before the relay is built, e.g. capturing logs.</param>
+    public static async Task<RelayHost> StartAsync(TestStore store, string yaml, TestFolder? folder = null, Action<WebApplicationBuilder>? configure = null)
     {
         folder ??= new TestFolder();
         var config = Path.Combine(folder.Path, "relay.yaml");
@@ -46,10 +47,25 @@ internal sealed class RelayHost : IAsyncDisposable
             throw new InvalidOperationException("The test config was rejected; see the test output.");
         }
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapRelay();
         await app.StartAsync();
         return new RelayHost(app, folder, config);
+    }
+
+    /// <summary>Rewrites the config file (the store section stays) and waits until the relay has reacted to it.</summary>
+    public async Task RewriteConfigAsync(TestStore store, string yaml)
+    {
+        var provider = Services.GetRequiredService<Relay.Configuration.RelayConfigProvider>();
+        var before = provider.Current;
+        var errorsBefore = provider.LastErrors;
+        await File.WriteAllTextAsync(ConfigPath, store.StoreYaml(Path.Combine(Folder.Path, "data"), Folder.Prefix) + yaml);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(15);
+        while (ReferenceEquals(provider.Current, before) && ReferenceEquals(provider.LastErrors, errorsBefore) && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
     }
 
     public async ValueTask DisposeAsync()

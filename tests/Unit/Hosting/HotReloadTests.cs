@@ -1,0 +1,94 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Configuration;
+using Relay.Tests.Infrastructure;
+using Relay.Tests.Ingress;
+
+namespace Relay.Tests.Hosting;
+
+/// <summary>Editing relay.yaml while the relay runs: valid edits apply, invalid ones are refused and logged.</summary>
+public sealed class HotReloadTests
+{
+    [Fact]
+    public async Task Reload_AddTargetChangeFilterAndSecret_Applied()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var audit = await FakeTarget.StartAsync();
+        var store = TestStore.Garnet;
+        await using var relay = await RelayHost.StartAsync(store, Yaml("old-secret", crm, audit: null, crmEvents: "[\"signature_request.*\"]"));
+
+        await relay.RewriteConfigAsync(store, Yaml("new-secret", crm, audit, crmEvents: "[\"signer.*\"]"));
+
+        var oldSigned = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "old-secret", Signing.YousignEvent("r-1", "signer.done")));
+        Assert.Equal(HttpStatusCode.Unauthorized, oldSigned.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "new-secret", Signing.YousignEvent("r-2", "signer.done")))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "new-secret", Signing.YousignEvent("r-3", "signature_request.done")))).StatusCode);
+
+        var toCrm = Assert.Single(await crm.WaitForAsync(1));
+        Assert.Equal("signer.done", toCrm.Header("X-Relay-Event-Type"));
+        Assert.Equal(2, (await audit.WaitForAsync(2)).Count);
+        await Task.Delay(500);
+        Assert.Single(crm.Received);
+    }
+
+    [Fact]
+    public async Task Reload_InvalidEdit_RejectedAndOldConfigKeepsServing()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        var logs = new CapturedLogs();
+        var store = TestStore.Garnet;
+        await using var relay = await RelayHost.StartAsync(store, Yaml("s1", crm, audit: null), configure: logs.AttachTo);
+
+        await relay.RewriteConfigAsync(store, Yaml("s1", crm, audit: null).Replace("timeout: 5s", "timeout: whenever", StringComparison.Ordinal) + "\n  extra: { url: \"not a url\" }\n");
+
+        var provider = relay.Services.GetRequiredService<RelayConfigProvider>();
+        Assert.Contains(provider.LastErrors, e => e.Contains("'whenever' is not a duration", StringComparison.Ordinal));
+        Assert.Contains(provider.LastErrors, e => e.StartsWith("targets:extra:url:", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Contains("Configuration change rejected (2 errors)", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("still-1")))).StatusCode);
+        await crm.WaitForAsync(1);
+        var ready = await relay.Client.GetStringAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Contains("\"config\":{\"status\":\"Degraded\"", ready);
+
+        await relay.RewriteConfigAsync(store, Yaml("s1", crm, audit: null));
+        Assert.Empty(provider.LastErrors);
+    }
+
+    [Fact]
+    public async Task Reload_TargetRemovedDuringDelivery_InFlightDeliveryFinishes()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var audit = await FakeTarget.StartAsync();
+        var arrived = new TaskCompletionSource();
+        audit.Respond = async (ctx, _) =>
+        {
+            arrived.TrySetResult();
+            await Task.Delay(1500);
+            ctx.Response.StatusCode = 200;
+        };
+        var store = TestStore.Garnet;
+        await using var relay = await RelayHost.StartAsync(store, Yaml("s1", crm, audit));
+        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("inflight-1")));
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        await relay.RewriteConfigAsync(store, Yaml("s1", crm, audit: null));
+
+        var id = audit.Received[0].Header("webhook-id");
+        Assert.Equal("delivered", await PipelineTests.WaitForStateAsync(relay, id, "audit", "delivered"));
+        Assert.Single(audit.Received);
+    }
+
+    private static string Yaml(string secret, FakeTarget crm, FakeTarget? audit, string crmEvents = "[\"*\"]") => $"""
+        sources:
+          yousign:
+            kind: yousign
+            path: /hooks/yousign
+            secret: {secret}
+            routes:
+              - {"{"} target: crm, events: {crmEvents} {"}"}
+        {(audit is null ? "" : "      - { target: audit }")}
+        targets:
+          crm: {PipelineTests.Target(crm)}
+        {(audit is null ? "" : $"  audit: {PipelineTests.Target(audit)}")}
+        """;
+}
