@@ -60,7 +60,10 @@ internal sealed class RelayHost : IAsyncDisposable
         var provider = Services.GetRequiredService<Relay.Configuration.RelayConfigProvider>();
         var before = provider.Current;
         var errorsBefore = provider.LastErrors;
-        await File.WriteAllTextAsync(ConfigPath, store.StoreYaml(Path.Combine(Folder.Path, "data"), Folder.Prefix) + yaml);
+        // Atomic replace, as editors and Kubernetes ConfigMap updates do: the watcher never sees half a file.
+        var staged = ConfigPath + ".new";
+        await File.WriteAllTextAsync(staged, store.StoreYaml(Path.Combine(Folder.Path, "data"), Folder.Prefix) + yaml);
+        File.Move(staged, ConfigPath, overwrite: true);
         var deadline = DateTimeOffset.UtcNow.AddSeconds(15);
         while (ReferenceEquals(provider.Current, before) && ReferenceEquals(provider.LastErrors, errorsBefore) && DateTimeOffset.UtcNow < deadline)
         {
