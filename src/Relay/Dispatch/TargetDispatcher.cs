@@ -113,10 +113,19 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                     wanted++;
                 }
 
-                var claimed = await ClaimAsync(wanted).ConfigureAwait(false);
-                if (claimed.Count < wanted)
+                IReadOnlyList<ClaimedEvent> claimed = [];
+                try
                 {
-                    _slots.Release(wanted - claimed.Count);
+                    claimed = await ClaimAsync(wanted).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Slots not turned into deliveries go back, also when the claim failed (store down):
+                    // a leak here would stall the target for good once the store returns.
+                    if (wanted > claimed.Count)
+                    {
+                        _slots.Release(wanted - claimed.Count);
+                    }
                 }
 
                 foreach (var e in claimed)

@@ -303,7 +303,7 @@ public sealed class PipelineTests
               crm: {target}
             """);
 
-    /// <summary>Every key this test's relay wrote (its prefix is unique to the test).</summary>
+    /// <summary>Every event-related key this test's relay wrote (its prefix is unique to the test).</summary>
     internal static async Task<IReadOnlyList<string>> StoreKeysAsync(RelayHost relay)
     {
         var keys = new List<string>();
@@ -312,7 +312,7 @@ public sealed class PipelineTests
         var cursor = "0";
         do
         {
-            var page = (RedisResult[])(await db.ExecuteAsync("SCAN", cursor, "MATCH", $"*{prefix}*", "COUNT", 1000))!;
+            var page = (RedisResult[])(await db.ExecuteAsync("SCAN", cursor, "MATCH", $"{{{prefix}:p*", "COUNT", 1000))!;
             cursor = (string)page[0]!;
             keys.AddRange(((RedisResult[])page[1]!).Select(k => (string)k!));
         }
