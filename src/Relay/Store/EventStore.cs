@@ -8,7 +8,7 @@ namespace Relay.Store;
 /// Store failures surface as <see cref="RedisException"/> / <see cref="TimeoutException"/>; callers map them
 /// (ingress to 503, dispatch to a pause).
 /// </summary>
-internal sealed class EventStore(StoreConnection connection, TimeProvider time)
+internal sealed partial class EventStore(StoreConnection connection, TimeProvider time)
 {
     /// <summary>How many attempt records an event keeps (per event, all targets together).</summary>
     public const int HistoryCap = 100;
