@@ -9,5 +9,7 @@ internal static class SourceKinds
             new YousignKind(),
             new StandardWebhooksKind(),
             new HmacKind(),
+            new SignicatKind(),
+            new AlphaTrust.AlphaTrustKind(),
         }.ToDictionary(k => k.Name, StringComparer.Ordinal);
 }

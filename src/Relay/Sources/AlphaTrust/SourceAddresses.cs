@@ -1,0 +1,72 @@
+using System.Net;
+using Relay.Configuration;
+
+namespace Relay.Sources.AlphaTrust;
+
+/// <summary>An allow list of source addresses and CIDR ranges (IPv4 and IPv6), checked against the connection's peer.</summary>
+internal sealed class SourceAddresses(IReadOnlyList<IPNetwork> networks)
+{
+    /// <summary>Reads a list such as <c>["203.0.113.7", "198.51.100.0/24"]</c>; null when the key is absent or invalid.</summary>
+    public static SourceAddresses? Read(ConfigReader settings, string key)
+    {
+        if (!settings.Exists(key))
+        {
+            return null;
+        }
+
+        var entries = settings.Strings(key);
+        var networks = new List<IPNetwork>(entries.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var text = entries[i].Trim();
+            if (IPNetwork.TryParse(text, out var network))
+            {
+                networks.Add(network);
+            }
+            else if (IPAddress.TryParse(text, out var address))
+            {
+                networks.Add(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            }
+            else
+            {
+                settings.Error($"{key}:{i}", $"'{text}' is not an IP address or CIDR range. Write e.g. 203.0.113.7 or 203.0.113.0/24 (the bits after the prefix length must be zero).");
+            }
+        }
+
+        if (networks.Count == 0)
+        {
+            if (entries.Count == 0)
+            {
+                settings.Error(key, "is empty, so no address could call. List AlphaTrust's server addresses, or remove allowFrom and rely on the path token.");
+            }
+
+            return null;
+        }
+
+        return networks.Count == entries.Count ? new SourceAddresses(networks) : null;
+    }
+
+    public bool Contains(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return false;
+        }
+
+        // Dual-stack listeners report IPv4 peers as ::ffff:a.b.c.d; compare them as the IPv4 address they are.
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        foreach (var network in networks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
