@@ -11,5 +11,6 @@ internal static class SourceKinds
             new HmacKind(),
             new SignicatKind(),
             new AlphaTrust.AlphaTrustKind(),
+            new LegalesignKind(),
         }.ToDictionary(k => k.Name, StringComparer.Ordinal);
 }
