@@ -19,31 +19,28 @@ internal sealed class SourceAddresses(IReadOnlyList<IPNetwork> networks)
         for (var i = 0; i < entries.Count; i++)
         {
             var text = entries[i].Trim();
-            if (IPNetwork.TryParse(text, out var network))
-            {
-                networks.Add(network);
-            }
-            else if (IPAddress.TryParse(text, out var address))
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            if (slash < 0 && IPAddress.TryParse(text, out var address))
             {
                 networks.Add(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
             }
+            else if (slash > 0 && IPNetwork.TryParse(text, out var network))
+            {
+                // IPNetwork quietly clears host bits (10.0.0.1/8 becomes 10.0.0.0/8); a typo here would open a whole range.
+                if (!network.BaseAddress.Equals(IPAddress.Parse(text.AsSpan(0, slash))))
+                {
+                    settings.Error($"{key}:{i}", $"'{text}' has bits set after the prefix length. Write {network} for the range, or {text[..slash]} for the one address.");
+                }
+
+                networks.Add(network);
+            }
             else
             {
-                settings.Error($"{key}:{i}", $"'{text}' is not an IP address or CIDR range. Write e.g. 203.0.113.7 or 203.0.113.0/24 (the bits after the prefix length must be zero).");
+                settings.Error($"{key}:{i}", $"'{text}' is not an IP address or CIDR range. Write e.g. 203.0.113.7, 203.0.113.0/24 or 2001:db8::/32.");
             }
         }
 
-        if (networks.Count == 0)
-        {
-            if (entries.Count == 0)
-            {
-                settings.Error(key, "is empty, so no address could call. List AlphaTrust's server addresses, or remove allowFrom and rely on the path token.");
-            }
-
-            return null;
-        }
-
-        return networks.Count == entries.Count ? new SourceAddresses(networks) : null;
+        return networks.Count == entries.Count && networks.Count > 0 ? new SourceAddresses(networks) : null;
     }
 
     public bool Contains(IPAddress? address)
