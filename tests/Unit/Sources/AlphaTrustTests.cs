@@ -99,7 +99,7 @@ public sealed class AlphaTrustTests
     [InlineData("path: /hooks/a, allowFrom: [\"alphatrust.com\"]", "sources:source:allowFrom:0:", "not an IP address or CIDR range")]
     [InlineData("path: /hooks/a, allowFrom: []", "sources:source:token:", "and/or allowFrom")]
     [InlineData("path: /hooks/a, token: " + Token, "sources:source:path:", "has no {token} segment")]
-    [InlineData("path: \"/hooks/a/{token}\"", "sources:source:token:", "is required because path contains {token}")]
+    [InlineData("path: \"/hooks/a/{token}\"", "sources:source:token:", "is required. The path contains {token}")]
     [InlineData("path: \"/hooks/a/{token}\", token: short", "sources:source:token:", "shorter than 16")]
     [InlineData("path: /hooks/a, allowFrom: [10.0.0.0/8], verify: { url: \"not a url\" }", "sources:source:verify:url:", "not an absolute http or https URL")]
     [InlineData("path: /hooks/a, allowFrom: [10.0.0.0/8], verify: { url: \"http://v\", timeout: 1m }", "sources:source:verify:timeout:", "at most 30s")]
