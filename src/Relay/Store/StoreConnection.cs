@@ -61,7 +61,15 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     /// <summary>Completes when the writes made so far survive a crash of this process.</summary>
     public Task WaitDurableAsync() => _groupCommit?.WaitForCommitAsync() ?? Task.CompletedTask;
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Runs after the other hosted services stopped (it started first): a last checkpoint of the embedded store.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_checkpoints is not null)
+        {
+            await _checkpoints.DisposeAsync().ConfigureAwait(false);
+            _checkpoints = null;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
