@@ -33,7 +33,7 @@ internal sealed record ScenarioResult(string Store, string Scenario, IReadOnlyLi
     public bool Passed => Error is null && Steps.All(s => s.Ledger.Balanced);
 }
 
-internal sealed record TargetVerdict(string Target, bool Met, string Detail);
+internal sealed record TargetVerdict(string Target, string Verdict, string Detail);
 
 internal sealed record BenchReport(
     string Mode, string Machine, DateTimeOffset At, IReadOnlyList<RunStats> Baselines, IReadOnlyList<ScenarioResult> Scenarios,
@@ -145,7 +145,7 @@ internal static class LatencyReport
         md.AppendLine("## Targets").AppendLine();
         foreach (var target in report.Targets)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"- **{(target.Met ? "PASS" : "MISS")}** {target.Target}: {target.Detail}");
+            md.AppendLine(CultureInfo.InvariantCulture, $"- **{target.Verdict}** {target.Target}: {target.Detail}");
         }
 
         md.AppendLine();
