@@ -13,6 +13,8 @@ internal static class Bench
 {
     public static async Task<int> RunAsync(BenchSettings settings)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var loadAtStart = LoadAverage();
         var folder = Directory.CreateTempSubdirectory("relay-load-").FullName;
         var callbacks = new YousignCallbacks(Guid.NewGuid().ToString("N")[..12]);
         var machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}";
@@ -41,7 +43,7 @@ internal static class Bench
         notes.AddRange(Targets.Observations(results));
         notes.Add("Ingest events route to no target (ack path alone); end-to-end and later scenarios route every event to all 3 sinks.");
         notes.Add("Deliveries/s counts events that reached all 3 sinks per second, from the first scheduled send to the last arrival; HTTP deliveries are 3× that.");
-        notes.Add("Harness, sinks, baselines, relay and store share the machine's cores; every number is relative to this machine under this harness.");
+        notes.Add($"Harness, sinks, baselines, relay and store share the machine's cores; every number is relative to this machine under this harness. Load average (1, 5, 15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
         var report = new BenchReport(settings.Mode, machine, TimeProvider.System.GetUtcNow(), baselineRuns, results, targets, notes);
         var (markdown, json) = await LatencyReport.WriteAsync(report, settings.ResultsFolder).ConfigureAwait(false);
 
@@ -63,9 +65,23 @@ internal static class Bench
             Console.WriteLine($"FAILED {failed.Store} {failed.Scenario}: {failed.Error ?? string.Join("; ", failed.Steps.SelectMany(s => s.Ledger.Problems))}");
         }
 
+        Console.WriteLine($"load: took {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMinutes:0.0} min");
         var passed = results.Count(r => r.Passed);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load: {passed} passed, {results.Count - passed} failed"));
         return results.Count - passed == 0 ? 0 : 1;
+    }
+
+    /// <summary>Other work on the machine skews every number; the report says how busy it was.</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static async Task RunStoreAsync(

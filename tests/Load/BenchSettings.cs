@@ -23,6 +23,12 @@ internal sealed record BenchSettings(
 
     public string Mode => Smoke ? "smoke" : "full";
 
-    /// <summary>How long to wait, after the load stops, for every acked event to reach every sink.</summary>
-    public TimeSpan DrainTimeout => TimeSpan.FromSeconds(60) + Outage + Duration;
+    /// <summary>Upper bound on waiting, after the load stops, for every acked event to reach every sink.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// A drain that has seen no delivery for this long has stalled: longer than the relay's longest quiet spell while
+    /// recovering (a 15 s circuit break plus a 10 s retry step).
+    /// </summary>
+    public static readonly TimeSpan DrainStall = TimeSpan.FromSeconds(45);
 }

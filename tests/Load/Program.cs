@@ -86,7 +86,7 @@ static Command BaselineCommand()
 {
     var kind = new Argument<string>("kind") { Description = "kestrel (answers RECEIVED) or yarp (passes everything to --upstream)." };
     var port = new Option<int>("--port") { Required = true };
-    var upstream = new Option<Uri?>("--upstream") { Description = "Where yarp forwards to." };
+    var upstream = new Option<string?>("--upstream") { Description = "Where yarp forwards to." };
     var command = new Command("baseline", "Run a baseline server (started by bench).") { kind, port, upstream };
     command.Hidden = true;
     command.SetAction(async (parse, _) =>
@@ -97,7 +97,7 @@ static Command BaselineCommand()
                 await Baselines.RunKestrelAsync(parse.GetRequiredValue(port)).ConfigureAwait(false);
                 return 0;
             case Baselines.Yarp when parse.GetValue(upstream) is { } address:
-                await Baselines.RunYarpAsync(parse.GetRequiredValue(port), address).ConfigureAwait(false);
+                await Baselines.RunYarpAsync(parse.GetRequiredValue(port), new Uri(address)).ConfigureAwait(false);
                 return 0;
             default:
                 Console.Error.WriteLine("Use: baseline kestrel --port P, or baseline yarp --port P --upstream URL.");

@@ -150,19 +150,21 @@ internal sealed class BenchContext : IAsyncDisposable
     private Task<RelayCounters> ReadCountersAsync() => RelayCounters.ReadAsync(RelayClient, RelayClient.BaseAddress!);
 
     /// <summary>
-    /// Waits until every acked event has reached every sink; or, when something is missing, until nothing has arrived
-    /// for a while and the relay reports nothing left to send; or until the drain timeout. Then waits for a queue-depth
-    /// sample taken after the last delivery (the relay samples every 5 s) so the closing counters are current.
+    /// Waits until every acked event has reached every sink. It stops early when nothing has arrived for a while and
+    /// the relay reports nothing left to send (lost or dead-lettered events: the ledger will say which), when nothing
+    /// has arrived for <see cref="BenchSettings.DrainStall"/>, or at <see cref="BenchSettings.DrainLimit"/>; a backlog
+    /// that is still moving is waited for. Then it waits for a queue-depth sample taken after the last delivery (the
+    /// relay samples every 5 s), so the closing counters are current.
     /// </summary>
     private async Task DrainAsync(Ledger ledger)
     {
         var started = Stopwatch.GetTimestamp();
-        var quiet = TimeSpan.FromSeconds(8);
-        while (ledger.ExpectsDeliveries && !ledger.AllAckedDelivered && Stopwatch.GetElapsedTime(started) < Settings.DrainTimeout)
+        while (ledger.ExpectsDeliveries && !ledger.AllAckedDelivered && Stopwatch.GetElapsedTime(started) < BenchSettings.DrainLimit)
         {
             await Task.Delay(250).ConfigureAwait(false);
             var sinceArrival = Stopwatch.GetElapsedTime(Math.Max(ledger.LastArrival, started));
-            if (sinceArrival > quiet && (await ReadCountersAsync().ConfigureAwait(false)).Targets.Values.Sum(t => t.Pending) == 0)
+            if (sinceArrival > BenchSettings.DrainStall
+                || (sinceArrival > TimeSpan.FromSeconds(8) && (await ReadCountersAsync().ConfigureAwait(false)).Targets.Values.Sum(t => t.Pending) == 0))
             {
                 break;
             }
