@@ -48,7 +48,7 @@ internal static partial class AdminEventEndpoints
     /// delivered). Targets see the same <c>webhook-id</c>, so one that dedupes by it will drop the replay.
     /// </summary>
     private static async Task<IResult> ReplayAsync(
-        string id, HttpRequest request, EventStore store, RelayConfigProvider configProvider, DispatchSignals signals, ILoggerFactory loggers)
+        string id, HttpRequest request, EventStore store, StoreConnection connection, RelayConfigProvider configProvider, DispatchSignals signals, ILoggerFactory loggers)
     {
         var (named, problem) = await ReadTargetsAsync(request).ConfigureAwait(false);
         if (problem is not null)
@@ -96,6 +96,7 @@ internal static partial class AdminEventEndpoints
             return AdminProblems.UnknownEvent(id);
         }
 
+        await connection.WaitDurableAsync().ConfigureAwait(false);
         foreach (var target in targets)
         {
             signals.Wake(target);

@@ -22,8 +22,8 @@ internal static partial class AdminTargetEndpoints
         target.MapGet("/dead-letters", DeadLettersAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
-        target.MapPost("/pause", (string id, EventStore store, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, signals, loggers));
-        target.MapPost("/resume", (string id, EventStore store, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, signals, loggers));
+        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, signals, loggers));
+        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, signals, loggers));
         target.MapPost("/test", SendTestAsync);
     }
 
@@ -50,17 +50,19 @@ internal static partial class AdminTargetEndpoints
             AdminJson.Default.DeadLetterListView);
     }
 
-    private static async Task<IResult> RedriveAsync(string id, EventStore store, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> RedriveAsync(string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
     {
         var moved = await store.RedriveAsync(id).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
         return TypedResults.Json(new RedriveView(id, moved), AdminJson.Default.RedriveView);
     }
 
-    private static async Task<IResult> PurgeAsync(string id, EventStore store, ILoggerFactory loggers)
+    private static async Task<IResult> PurgeAsync(string id, EventStore store, StoreConnection connection, ILoggerFactory loggers)
     {
         var purged = await store.PurgeDeadAsync(id).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
         Log.Purged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, purged);
         return TypedResults.Json(new PurgeView(id, purged), AdminJson.Default.PurgeView);
     }
@@ -69,9 +71,10 @@ internal static partial class AdminTargetEndpoints
     /// The flag lives in the store, so it holds for every replica and across restarts; dispatchers notice within a
     /// poll interval. A resume also wakes this replica's dispatcher at once.
     /// </summary>
-    private static async Task<IResult> SetPausedAsync(string id, bool paused, EventStore store, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> SetPausedAsync(string id, bool paused, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
     {
         await store.SetPausedAsync(id, paused).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
         if (!paused)
         {
             signals.Wake(id);
