@@ -25,7 +25,7 @@ internal sealed partial class EventStore
             values => !values[0].IsNull && (source is null || values[0] == source),
             limit,
             after).ConfigureAwait(false);
-        var deliveries = await ReadDeliveriesAsync(entries.Select(e => (e.Position.Id, e.Partition, TargetsOf(e.Values[3]))).ToArray()).ConfigureAwait(false);
+        var deliveries = await ReadDeliveriesAsync(entries.Select(e => (e.Position.Id, e.Partition, TargetsOf(e.Values[3]), (Dictionary<string, RedisValue>?)null)).ToArray()).ConfigureAwait(false);
         var items = entries.Select((e, i) => new EventSummary(
             e.Position.Id, e.Values[0]!, e.Values[1]!, FromUnixMs((long)e.Values[2]), deliveries[i])).ToArray();
         return new IndexPage<EventSummary>(items, next);
@@ -39,10 +39,11 @@ internal sealed partial class EventStore
             return null;
         }
 
-        var batch = connection.Database.CreateBatch();
-        var hashRead = batch.HashGetAllAsync(Keys.Event(p, id));
-        var historyRead = batch.ListRangeAsync(Keys.History(p, id));
-        batch.Execute();
+        // One transaction, so the states and the attempt history are of the same moment.
+        var snapshot = connection.Database.CreateTransaction();
+        var hashRead = snapshot.HashGetAllAsync(Keys.Event(p, id));
+        var historyRead = snapshot.ListRangeAsync(Keys.History(p, id));
+        await snapshot.ExecuteAsync().ConfigureAwait(false);
         var hash = (await hashRead.ConfigureAwait(false)).ToDictionary(e => (string)e.Name!, e => e.Value, StringComparer.Ordinal);
         var history = await historyRead.ConfigureAwait(false);
         if (!hash.TryGetValue("body", out var body))
@@ -51,7 +52,7 @@ internal sealed partial class EventStore
         }
 
         var targets = TargetsOf(hash.GetValueOrDefault("targets"));
-        var deliveries = await ReadDeliveriesAsync([(id, p, targets)]).ConfigureAwait(false);
+        var deliveries = await ReadDeliveriesAsync([(id, p, targets, hash)]).ConfigureAwait(false);
         var contentType = hash.GetValueOrDefault("contentType");
         return new EventDetail(
             id,
@@ -141,6 +142,9 @@ internal sealed partial class EventStore
     public async Task<IReadOnlySet<string>> PausedTargetsAsync() =>
         (await connection.Database.HashKeysAsync(Keys.Paused).ConfigureAwait(false)).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
 
+    private static RedisValue[] DeliveryFields(string target) =>
+        [$"{target}.state", $"{target}.attempts", $"{target}.next", $"{target}.at", $"{target}.reason"];
+
     private static DateTimeOffset FromUnixMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static string[] TargetsOf(RedisValue targets) =>
@@ -155,13 +159,18 @@ internal sealed partial class EventStore
         return (RequeueOutcome)(int)outcome;
     }
 
-    /// <summary>Per event, its state with each of its targets: the event's fields plus lease and dead-letter membership, one batch.</summary>
-    private async Task<IReadOnlyList<TargetDelivery>[]> ReadDeliveriesAsync((string Id, int Partition, string[] Targets)[] events)
+    /// <summary>
+    /// Per event, its state with each of its targets: the event's fields (read here, or taken from
+    /// <c>Hash</c> when the caller has the whole hash already) plus lease and dead-letter membership, one batch.
+    /// </summary>
+    private async Task<IReadOnlyList<TargetDelivery>[]> ReadDeliveriesAsync((string Id, int Partition, string[] Targets, Dictionary<string, RedisValue>? Hash)[] events)
     {
         var batch = connection.Database.CreateBatch();
         var reads = events.Select(e => e.Targets.Select(t => (
             Target: t,
-            Fields: batch.HashGetAsync(Keys.Event(e.Partition, e.Id), [$"{t}.state", $"{t}.attempts", $"{t}.next", $"{t}.at", $"{t}.reason"]),
+            Fields: e.Hash is { } hash
+                ? Task.FromResult<RedisValue[]>([.. DeliveryFields(t).Select(f => hash.GetValueOrDefault((string)f!))])
+                : batch.HashGetAsync(Keys.Event(e.Partition, e.Id), DeliveryFields(t)),
             Leased: batch.SortedSetScoreAsync(Keys.Lease(e.Partition, t), e.Id),
             Dead: batch.SortedSetScoreAsync(Keys.Dead(e.Partition, t), e.Id))).ToArray()).ToArray();
         batch.Execute();
