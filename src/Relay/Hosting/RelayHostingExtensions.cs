@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Relay.Admin;
 using Relay.Configuration;
 using Relay.Dispatch;
 using Relay.Ingress;
@@ -52,6 +53,11 @@ public static class RelayHostingExtensions
             return false;
         }
 
+        if (!builder.AddRelayAdmin(snapshot.Config.Admin))
+        {
+            return false;
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Slow-client limits: a vendor that trickles its body or headers is cut off instead of holding a connection.
@@ -80,14 +86,16 @@ public static class RelayHostingExtensions
         return true;
     }
 
-    /// <summary>Webhook paths first (they always win), then health, then pass-through to the existing app.</summary>
+    /// <summary>Webhook paths first (they always win), then health, admin, then pass-through to the existing app.</summary>
     public static WebApplication MapRelay(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseRelayAdminPort();
         app.UseMiddleware<IngressMiddleware>();
         app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapRelayTelemetry();
+        app.MapRelayAdmin();
         app.MapReverseProxy();
         return app;
     }

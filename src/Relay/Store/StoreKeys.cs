@@ -29,5 +29,8 @@ internal sealed class StoreKeys(string prefix)
     /// <summary>Held for one sweep interval by whichever replica runs the scheduler sweep.</summary>
     public RedisKey SchedulerLock => $"{{{Prefix}}}:scheduler";
 
+    /// <summary>Hash of paused targets (target id -> paused-at ms), shared by every replica and kept across restarts.</summary>
+    public RedisKey Paused => $"{{{Prefix}}}:paused";
+
     private string Tag(int partition) => $"{{{Prefix}:p{partition}}}";
 }

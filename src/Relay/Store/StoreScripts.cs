@@ -8,6 +8,8 @@ internal static class StoreScripts
     public static readonly string Complete = Load("complete");
     public static readonly string Fail = Load("fail");
     public static readonly string Promote = Load("promote");
+    public static readonly string Requeue = Load("requeue");
+    public static readonly string Purge = Load("purge");
 
     private static string Load(string name)
     {
