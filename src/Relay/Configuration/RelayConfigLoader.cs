@@ -24,7 +24,7 @@ internal static partial class RelayConfigLoader
         IConfiguration root, string baseDirectory, Func<string, string?>? environment = null)
     {
         var errors = new List<string>();
-        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable);
+        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory);
 
         var store = ReadStore(reader.Section("store"), baseDirectory);
         var ingress = new IngressConfig(reader.Section("ingress").Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024));
@@ -183,7 +183,7 @@ internal static partial class RelayConfigLoader
                 kindName,
                 path,
                 ReadAck(source.Section("ack"), kind.DefaultAck),
-                source.Duration("dedupeWindow", store.DedupeWindow, min: TimeSpan.FromSeconds(1)),
+                source.Duration("dedupeWindow", kind.DefaultDedupeWindow ?? store.DedupeWindow, min: TimeSpan.FromSeconds(1)),
                 ReadRoutes(source, targets));
             if (kind.Create(config, source) is { } handler)
             {
