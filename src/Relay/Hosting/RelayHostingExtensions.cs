@@ -70,6 +70,7 @@ public static class RelayHostingExtensions
         services.AddSingleton<DispatchSignals>();
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
+        services.AddSingleton<EventAcceptor>();
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
         services.AddHostedService<RetryScheduler>();
