@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Relay.Configuration;
 using Relay.Dispatch;
 using Relay.Ingress;
+using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
 
@@ -74,9 +75,12 @@ public static class RelayHostingExtensions
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
         services.AddHostedService<RetryScheduler>();
+        services.AddSingleton<SovosConnectors>();
+        services.AddHostedService(sp => sp.GetRequiredService<SovosConnectors>());
         services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
-            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
+            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
+            .AddCheck<SovosHealthCheck>("sovos", tags: ["ready"]);
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }

@@ -29,5 +29,8 @@ internal sealed class StoreKeys(string prefix)
     /// <summary>Held for one sweep interval by whichever replica runs the scheduler sweep.</summary>
     public RedisKey SchedulerLock => $"{{{Prefix}}}:scheduler";
 
+    /// <summary>Held by the one replica that runs a connector source's outbound stream; value = owner id.</summary>
+    public RedisKey ConnectorLease(string source) => $"{{{Prefix}}}:connector:{source}";
+
     private string Tag(int partition) => $"{{{Prefix}:p{partition}}}";
 }
