@@ -11,6 +11,8 @@ internal static class StoreScripts
     public static readonly string Promote = Load("promote");
     public static readonly string Requeue = Load("requeue");
     public static readonly string Purge = Load("purge");
+    public static readonly string LeaseRenew = Load("lease-renew");
+    public static readonly string LeaseRelease = Load("lease-release");
 
     private static string Load(string name)
     {
