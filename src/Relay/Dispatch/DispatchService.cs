@@ -35,6 +35,9 @@ internal sealed class DispatchService(
         }
     }
 
+    /// <summary>The circuit breaker state of a target's dispatcher; null when no dispatcher runs for it (yet).</summary>
+    public Polly.CircuitBreaker.CircuitState? CircuitOf(string target) => Dispatchers.TryGetValue(target, out var dispatcher) ? dispatcher.Circuit : null;
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);

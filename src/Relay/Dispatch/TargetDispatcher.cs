@@ -36,6 +36,8 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private readonly HashSet<Task> _inFlight = [];
     private Task _loop = Task.CompletedTask;
     private int _nextPartition;
+    private bool _paused;
+    private long _pauseReadAt;
 
     public TargetDispatcher(TargetConfig target, EventStore store, DispatchSignals signals, DeliveryGates gates, RelayMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -108,6 +110,13 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                     continue;
                 }
 
+                if (await IsPausedAsync().ConfigureAwait(false))
+                {
+                    // Paused by an operator: events keep queueing, deliveries in flight finish, nothing new is claimed.
+                    await _signals.WaitAsync(Target.Id, PollInterval, stopping).ConfigureAwait(false);
+                    continue;
+                }
+
                 await _slots.WaitAsync(stopping).ConfigureAwait(false);
                 var wanted = 1;
                 while (wanted < MaxBatch && Circuit == CircuitState.Closed && _slots.Wait(0))
@@ -150,6 +159,22 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 await Task.Delay(PollInterval, _time, CancellationToken.None).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The pause flag lives in the store (shared by replicas, kept across restarts). While running it is read at most
+    /// once per poll interval; while paused, on every turn (a poll or a wake-up), so a resume takes effect at once.
+    /// </summary>
+    private async ValueTask<bool> IsPausedAsync()
+    {
+        var now = _time.GetTimestamp();
+        if (_paused || _pauseReadAt == 0 || _time.GetElapsedTime(_pauseReadAt, now) >= PollInterval)
+        {
+            _paused = await _store.IsPausedAsync(Target.Id).ConfigureAwait(false);
+            _pauseReadAt = now;
+        }
+
+        return _paused;
     }
 
     /// <summary>Claims from the partitions in turn, starting after the last one served, so no partition starves.</summary>

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Relay.Admin;
 using Relay.Configuration;
 using Relay.Dispatch;
 using Relay.Ingress;
+using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
 
@@ -52,6 +54,11 @@ public static class RelayHostingExtensions
             return false;
         }
 
+        if (!builder.AddRelayAdmin(snapshot.Config.Admin))
+        {
+            return false;
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Slow-client limits: a vendor that trickles its body or headers is cut off instead of holding a connection.
@@ -71,24 +78,30 @@ public static class RelayHostingExtensions
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
         services.AddSingleton<DeliveryGates>();
+        services.AddSingleton<EventAcceptor>();
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
         services.AddHostedService<RetryScheduler>();
+        services.AddSingleton<SovosConnectors>();
+        services.AddHostedService(sp => sp.GetRequiredService<SovosConnectors>());
         services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
-            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
+            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
+            .AddCheck<SovosHealthCheck>("sovos", tags: ["ready"]);
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }
 
-    /// <summary>Webhook paths first (they always win), then health, then pass-through to the existing app.</summary>
+    /// <summary>Webhook paths first (they always win), then health, admin, then pass-through to the existing app.</summary>
     public static WebApplication MapRelay(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseRelayAdminPort();
         app.UseMiddleware<IngressMiddleware>();
         app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapRelayTelemetry();
+        app.MapRelayAdmin();
         app.MapReverseProxy();
         return app;
     }

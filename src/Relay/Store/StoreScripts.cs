@@ -9,6 +9,10 @@ internal static class StoreScripts
     public static readonly string Fail = Load("fail");
     public static readonly string Gate = Load("gate");
     public static readonly string Promote = Load("promote");
+    public static readonly string Requeue = Load("requeue");
+    public static readonly string Purge = Load("purge");
+    public static readonly string LeaseRenew = Load("lease-renew");
+    public static readonly string LeaseRelease = Load("lease-release");
 
     private static string Load(string name)
     {

@@ -1,0 +1,128 @@
+using System.Text;
+using Polly.CircuitBreaker;
+using Relay.Configuration;
+using Relay.Dispatch;
+using Relay.Store;
+
+namespace Relay.Admin;
+
+/// <summary>Targets: queue depths, dead letters (list, redrive, purge), pause and resume, test events.</summary>
+internal static partial class AdminTargetEndpoints
+{
+    public const string TestEventType = "relay.test";
+    public const string TestEventSource = "relay-admin";
+
+    public static void MapTargetEndpoints(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/targets", ListAsync);
+        var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(static (context, next) =>
+            context.HttpContext.RequestServices.GetRequiredService<RelayConfigProvider>().Current.Config.Targets.ContainsKey((string)context.HttpContext.Request.RouteValues["id"]!)
+                ? next(context)
+                : ValueTask.FromResult<object?>(AdminProblems.UnknownTarget((string)context.HttpContext.Request.RouteValues["id"]!)));
+        target.MapGet("/dead-letters", DeadLettersAsync);
+        target.MapPost("/dead-letters/redrive", RedriveAsync);
+        target.MapDelete("/dead-letters", PurgeAsync);
+        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, signals, loggers));
+        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, signals, loggers));
+        target.MapPost("/test", SendTestAsync);
+    }
+
+    private static async Task<IResult> ListAsync(EventStore store, RelayConfigProvider configProvider, DispatchService dispatch)
+    {
+        var ids = configProvider.Current.Config.Targets.Keys.Order(StringComparer.Ordinal).ToArray();
+        var counts = await Task.WhenAll(ids.Select(store.CountAsync)).ConfigureAwait(false);
+        var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
+        var views = ids.Select((id, i) => new TargetView(
+            id, counts[i].Ready, counts[i].InFlight, counts[i].Retrying, counts[i].Dead, paused.Contains(id), CircuitName(dispatch.CircuitOf(id))));
+        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Default.TargetListView);
+    }
+
+    private static async Task<IResult> DeadLettersAsync(string id, HttpRequest request, EventStore store)
+    {
+        if (!PageQuery.TryRead(request, out var page, out var problem))
+        {
+            return problem!;
+        }
+
+        var dead = await store.ListDeadLettersAsync(id, page.Limit, page.After).ConfigureAwait(false);
+        return TypedResults.Json(
+            new DeadLetterListView(id, [.. dead.Items.Select(EventRedaction.ToView)], PageQuery.Encode(dead.Next)),
+            AdminJson.Default.DeadLetterListView);
+    }
+
+    private static async Task<IResult> RedriveAsync(string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
+    {
+        var moved = await store.RedriveAsync(id).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        signals.Wake(id);
+        Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
+        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Default.RedriveView);
+    }
+
+    private static async Task<IResult> PurgeAsync(string id, EventStore store, StoreConnection connection, ILoggerFactory loggers)
+    {
+        var purged = await store.PurgeDeadAsync(id).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        Log.Purged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, purged);
+        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Default.PurgeView);
+    }
+
+    /// <summary>
+    /// The flag lives in the store, so it holds for every replica and across restarts; dispatchers notice within a
+    /// poll interval. A resume also wakes this replica's dispatcher at once.
+    /// </summary>
+    private static async Task<IResult> SetPausedAsync(string id, bool paused, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
+    {
+        await store.SetPausedAsync(id, paused).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        if (!paused)
+        {
+            signals.Wake(id);
+        }
+
+        Log.PauseChanged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
+        return TypedResults.Json(new PauseView(id, paused), AdminJson.Default.PauseView);
+    }
+
+    /// <summary>Queues a small synthetic event (type relay.test, source relay-admin) for this one target.</summary>
+    private static async Task<IResult> SendTestAsync(
+        string id, HttpContext context, EventStore store, StoreConnection connection, DispatchSignals signals, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        var dedupeKey = Guid.NewGuid().ToString("N");
+        var partition = EventIds.PartitionOf(dedupeKey, store.Partitions);
+        var eventId = EventIds.New(partition, now);
+        var body = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(
+            new TestEventBody(TestEventType, eventId, id, now), AdminJson.Default.TestEventBody));
+        var stored = new StoredEvent(
+            eventId, partition, TestEventSource, TestEventType, [], dedupeKey, "POST", "", "application/json", [], body, now);
+
+        // The key is unique, so the dedupe entry only has to outlive this call.
+        await store.AcceptAsync(stored, TimeSpan.FromMinutes(1), [id]).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        signals.Wake(id);
+        context.Response.Headers.Location = $"{AdminEndpoints.Prefix}/events/{eventId}";
+        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Default.TestEventView, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static string CircuitName(CircuitState? state) => state switch
+    {
+        CircuitState.Closed => "closed",
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half-open",
+        CircuitState.Isolated => "isolated",
+        _ => "unknown",
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(4102, LogLevel.Information, "Admin: {Count} dead letters of target {Target} redriven.")]
+        public static partial void Redriven(ILogger logger, string target, long count);
+
+        [LoggerMessage(4103, LogLevel.Information, "Admin: {Count} dead letters of target {Target} purged.")]
+        public static partial void Purged(ILogger logger, string target, long count);
+
+        [LoggerMessage(4104, LogLevel.Information, "Admin: target {Target} {Change}.")]
+        public static partial void PauseChanged(ILogger logger, string target, string change);
+    }
+}

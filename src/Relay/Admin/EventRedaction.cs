@@ -1,0 +1,73 @@
+using System.Text;
+using Relay.Store;
+using Relay.Telemetry;
+
+namespace Relay.Admin;
+
+/// <summary>
+/// Turns stored events into admin views with nothing secret in them: sensitive headers masked, URL query strings
+/// in bodies and errors masked (presigned document links), the request's own query string masked.
+/// The rules themselves are <see cref="Redaction"/>'s, shared with logging.
+/// </summary>
+internal static class EventRedaction
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static EventView ToView(EventDetail e, IReadOnlySet<string> paused)
+    {
+        var (body, encoding) = BodyText(e.Body);
+        return new EventView(
+            e.Id,
+            e.Source,
+            e.Type,
+            e.Tags,
+            e.ReceivedAt,
+            e.Method,
+            e.QueryString.Length == 0 ? "" : "?" + Redaction.Mask,
+            e.ContentType,
+            [.. e.Headers.Select(h => new HeaderView(h.Key, Redaction.IsSensitiveHeader(h.Key) ? Redaction.Mask : h.Value))],
+            body,
+            encoding,
+            e.Targets.ToDictionary(t => t.Target, t => TargetState(t, paused), StringComparer.Ordinal),
+            [.. e.History.Select(a => new AttemptView(a.Target, a.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(a.At), a.Status, a.DurationMs, Redact(a.Error)))]);
+    }
+
+    public static EventSummaryView ToSummary(EventSummary e, IReadOnlySet<string> paused) =>
+        new(e.Id, e.Source, e.Type, e.ReceivedAt, e.Targets.ToDictionary(t => t.Target, t => StateName(t, paused), StringComparer.Ordinal));
+
+    public static DeadLetterView ToView(DeadLetter d) => new(d.Id, d.DeadAt, d.Source, d.Type, d.ReceivedAt, d.Attempts, Redact(d.Reason));
+
+    private static TargetStateView TargetState(TargetDelivery t, IReadOnlySet<string> paused) => new(
+        StateName(t, paused),
+        t.Attempts,
+        t.NextAttemptAt,
+        t.State == DeliveryState.Delivered ? t.At : null,
+        t.State is DeliveryState.Dead or DeliveryState.Purged ? t.At : null,
+        Redact(t.Reason));
+
+    /// <summary>An event waiting for a paused target shows as paused: that is why it is not moving.</summary>
+    private static string StateName(TargetDelivery t, IReadOnlySet<string> paused) => t.State switch
+    {
+        DeliveryState.Pending or DeliveryState.Retrying when paused.Contains(t.Target) => "paused",
+        DeliveryState.Pending => "pending",
+        DeliveryState.InFlight => "in-flight",
+        DeliveryState.Delivered => "delivered",
+        DeliveryState.Retrying => "retrying",
+        DeliveryState.Dead => "dead",
+        _ => "purged",
+    };
+
+    private static (string Body, string Encoding) BodyText(byte[] body)
+    {
+        try
+        {
+            return (Redaction.RedactUrlQueries(StrictUtf8.GetString(body)), "utf-8");
+        }
+        catch (DecoderFallbackException)
+        {
+            return (Convert.ToBase64String(body), "base64");
+        }
+    }
+
+    private static string? Redact(string? text) => text is null ? null : Redaction.RedactUrlQueries(text);
+}

@@ -1,0 +1,64 @@
+namespace Relay.Store;
+
+/// <summary>
+/// A place in a newest-first listing: entries are ordered by time (newest first), then by id (highest first),
+/// which is also the order Redis returns members of equal score in a reverse range.
+/// </summary>
+internal readonly record struct IndexPosition(long At, string Id) : IComparable<IndexPosition>
+{
+    /// <summary>Positive when this entry is newer (comes earlier in the listing) than <paramref name="other"/>.</summary>
+    public int CompareTo(IndexPosition other)
+    {
+        var byTime = At.CompareTo(other.At);
+        return byTime != 0 ? byTime : string.CompareOrdinal(Id, other.Id);
+    }
+}
+
+/// <summary>One page of a newest-first listing; <paramref name="Next"/> is where the following page starts, null at the end.</summary>
+internal sealed record IndexPage<T>(IReadOnlyList<T> Items, IndexPosition? Next);
+
+/// <summary>Where an event stands with one target.</summary>
+internal enum DeliveryState
+{
+    Pending,
+    InFlight,
+    Delivered,
+    Retrying,
+    Dead,
+
+    /// <summary>Was dead-lettered, and the dead letters were purged since.</summary>
+    Purged,
+}
+
+/// <param name="At">When it was delivered or dead-lettered.</param>
+/// <param name="Reason">Why the last attempt failed (retrying, dead).</param>
+internal sealed record TargetDelivery(string Target, DeliveryState State, int Attempts, DateTimeOffset? NextAttemptAt, DateTimeOffset? At, string? Reason);
+
+internal sealed record EventSummary(string Id, string Source, string Type, DateTimeOffset ReceivedAt, IReadOnlyList<TargetDelivery> Targets);
+
+internal sealed record EventDetail(
+    string Id,
+    string Source,
+    string Type,
+    IReadOnlyList<string> Tags,
+    DateTimeOffset ReceivedAt,
+    string Method,
+    string QueryString,
+    string? ContentType,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    byte[] Body,
+    IReadOnlyList<TargetDelivery> Targets,
+    IReadOnlyList<AttemptRecord> History);
+
+/// <summary>A dead letter; the event fields are null when retention has already expired the event.</summary>
+internal sealed record DeadLetter(string Id, DateTimeOffset DeadAt, string? Source, string? Type, DateTimeOffset? ReceivedAt, int Attempts, string? Reason);
+
+/// <summary>What <c>requeue.lua</c> did with one event for one target (its return codes).</summary>
+internal enum RequeueOutcome
+{
+    Expired = -1,
+    NotDead = 0,
+    Queued = 1,
+    AlreadyQueued = 2,
+    InFlight = 3,
+}
