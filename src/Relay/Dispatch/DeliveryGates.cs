@@ -16,7 +16,7 @@ internal sealed partial class DeliveryGates(RelayConfigProvider configProvider, 
     private const string PassVerdict = "pass";
     private const string QuarantinedPrefix = "quarantined: ";
 
-    private readonly ConcurrentDictionary<string, Lazy<Task<string?>>> _checking = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<GateVerdict>>> _checking = new(StringComparer.Ordinal);
 
     /// <summary>Null when the event may be sent; otherwise the result to settle instead of sending it.</summary>
     public async Task<DeliveryResult?> CheckAsync(ClaimedEvent claimed)
@@ -28,8 +28,8 @@ internal sealed partial class DeliveryGates(RelayConfigProvider configProvider, 
         }
 
         // Targets of this replica asking at once share one check; one that comes after it finished reads its record.
-        var check = _checking.GetOrAdd(claimed.Id, _ => new Lazy<Task<string?>>(() => ReadOrAskAsync(gate, claimed)));
-        string? verdict;
+        var check = _checking.GetOrAdd(claimed.Id, _ => new Lazy<Task<GateVerdict>>(() => ReadOrAskAsync(gate, claimed)));
+        GateVerdict verdict;
         try
         {
             verdict = await check.Value.ConfigureAwait(false);
@@ -39,23 +39,22 @@ internal sealed partial class DeliveryGates(RelayConfigProvider configProvider, 
             _checking.TryRemove(new(claimed.Id, check));
         }
 
-        return verdict switch
+        return verdict.Outcome switch
         {
-            null or PassVerdict => null,
-            _ when verdict.StartsWith(QuarantinedPrefix, StringComparison.Ordinal) =>
-                new DeliveryResult(DeliveryOutcome.Quarantined, null, null, verdict, TimeSpan.Zero),
-            _ => new DeliveryResult(DeliveryOutcome.Retry, null, null, verdict, TimeSpan.Zero),
+            GateOutcome.Pass => null,
+            GateOutcome.Reject => new DeliveryResult(DeliveryOutcome.Quarantined, null, null, QuarantinedPrefix + verdict.Reason, TimeSpan.Zero),
+            _ => new DeliveryResult(DeliveryOutcome.Retry, null, null, $"delivery gate: {verdict.Reason}", TimeSpan.Zero),
         };
     }
 
-    /// <returns>The recorded verdict, or an unrecorded "delivery gate: ..." reason when the gate could not answer.</returns>
-    private async Task<string?> ReadOrAskAsync(IDeliveryGate gate, ClaimedEvent claimed)
+    /// <summary>The verdict recorded with the event; else asks the gate, and records a final answer (the first one recorded wins).</summary>
+    private async Task<GateVerdict> ReadOrAskAsync(IDeliveryGate gate, ClaimedEvent claimed)
     {
         var key = connection.Keys.Event(claimed.Partition, claimed.Id);
-        string? recorded = await connection.Database.HashGetAsync(key, GateField).ConfigureAwait(false);
-        if (recorded is not null)
+        var recorded = await connection.Database.HashGetAsync(key, GateField).ConfigureAwait(false);
+        if (!recorded.IsNull)
         {
-            return recorded;
+            return Parse(recorded!);
         }
 
         // Not tied to one target's shutdown: other targets may be waiting on this answer; the gate bounds its own time.
@@ -64,15 +63,21 @@ internal sealed partial class DeliveryGates(RelayConfigProvider configProvider, 
         {
             case GateOutcome.Unavailable:
                 Log.GateUnavailable(logger, claimed.Source, claimed.Id, answer.Reason!);
-                return $"delivery gate: {answer.Reason}";
+                return answer;
             case GateOutcome.Reject:
                 Log.Quarantined(logger, claimed.Source, claimed.Id, answer.Reason!);
                 break;
         }
 
         var text = answer.Outcome == GateOutcome.Pass ? PassVerdict : QuarantinedPrefix + answer.Reason;
-        return (string?)await connection.Database.ScriptEvaluateAsync(StoreScripts.Gate, [key], [text]).ConfigureAwait(false);
+        var inForce = await connection.Database.ScriptEvaluateAsync(StoreScripts.Gate, [key], [text]).ConfigureAwait(false);
+
+        // Null: retention expired the event meanwhile; the answer just given is all there is.
+        return inForce.IsNull ? answer : Parse((string)inForce!);
     }
+
+    private static GateVerdict Parse(string recorded) =>
+        recorded.StartsWith(QuarantinedPrefix, StringComparison.Ordinal) ? GateVerdict.Reject(recorded[QuarantinedPrefix.Length..]) : GateVerdict.Pass;
 
     private static partial class Log
     {
