@@ -158,8 +158,7 @@ public sealed class AlphaTrustTests
         Assert.NotEqual(HttpStatusCode.OK, noToken.StatusCode);
         Assert.Empty(await StoreKeysAsync(tokenOnly));
         Assert.Empty(await StoreKeysAsync(addressExcluded));
-        await Task.Delay(300);
-        Assert.Empty(crm.Received);
+        await crm.WaitForExactlyAsync(0, TimeSpan.FromMilliseconds(300));
     }
 
     [Theory]
@@ -216,8 +215,7 @@ public sealed class AlphaTrustTests
         Assert.Equal(Sample, asked.BodyText);
         Assert.StartsWith("application/x-www-form-urlencoded", asked.Header("Content-Type"));
         Assert.Equal("pass", (await EventStateAsync(relay, id))["gate"]);
-        await Task.Delay(500);
-        Assert.Single(verifier.Received);
+        await verifier.WaitForExactlyAsync(1, TimeSpan.FromMilliseconds(500));
     }
 
     [Theory]
@@ -257,8 +255,7 @@ public sealed class AlphaTrustTests
             admin, $"/admin/events/{id}", e => e.GetProperty("attempts").EnumerateArray().Count(a => a.GetProperty("target").GetString() == "crm") == 2);
         Assert.Equal("dead", AdminApi.State(replayed, "crm"));
         Assert.All(replayed.GetProperty("attempts").EnumerateArray(), a => Assert.Equal(Reason, a.GetProperty("error").GetString()));
-        await Task.Delay(500);
-        Assert.Empty(crm.Received);
+        await crm.WaitForExactlyAsync(0, TimeSpan.FromMilliseconds(500));
         Assert.Empty(archive.Received);
         Assert.Single(verifier.Received);
     }

@@ -115,8 +115,7 @@ public sealed class SignicatTests
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await relay.Client.SendAsync(unsigned)).StatusCode);
         Assert.Empty(await StoreKeysAsync(relay));
-        await Task.Delay(300);
-        Assert.Empty(crm.Received);
+        await crm.WaitForExactlyAsync(0, TimeSpan.FromMilliseconds(300));
     }
 
     [Theory]
