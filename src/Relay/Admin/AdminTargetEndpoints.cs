@@ -34,7 +34,7 @@ internal static partial class AdminTargetEndpoints
         var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
         var views = ids.Select((id, i) => new TargetView(
             id, counts[i].Ready, counts[i].InFlight, counts[i].Retrying, counts[i].Dead, paused.Contains(id), CircuitName(dispatch.CircuitOf(id))));
-        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Default.TargetListView);
+        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Readable.TargetListView);
     }
 
     private static async Task<IResult> DeadLettersAsync(string id, HttpRequest request, EventStore store)
@@ -47,7 +47,7 @@ internal static partial class AdminTargetEndpoints
         var dead = await store.ListDeadLettersAsync(id, page.Limit, page.After).ConfigureAwait(false);
         return TypedResults.Json(
             new DeadLetterListView(id, [.. dead.Items.Select(EventRedaction.ToView)], PageQuery.Encode(dead.Next)),
-            AdminJson.Default.DeadLetterListView);
+            AdminJson.Readable.DeadLetterListView);
     }
 
     private static async Task<IResult> RedriveAsync(string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
@@ -56,7 +56,7 @@ internal static partial class AdminTargetEndpoints
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
-        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Default.RedriveView);
+        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Readable.RedriveView);
     }
 
     private static async Task<IResult> PurgeAsync(string id, EventStore store, StoreConnection connection, ILoggerFactory loggers)
@@ -64,7 +64,7 @@ internal static partial class AdminTargetEndpoints
         var purged = await store.PurgeDeadAsync(id).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
         Log.Purged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, purged);
-        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Default.PurgeView);
+        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Readable.PurgeView);
     }
 
     /// <summary>
@@ -81,7 +81,7 @@ internal static partial class AdminTargetEndpoints
         }
 
         Log.PauseChanged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
-        return TypedResults.Json(new PauseView(id, paused), AdminJson.Default.PauseView);
+        return TypedResults.Json(new PauseView(id, paused), AdminJson.Readable.PauseView);
     }
 
     /// <summary>Queues a small synthetic event (type relay.test, source relay-admin) for this one target.</summary>
@@ -93,7 +93,7 @@ internal static partial class AdminTargetEndpoints
         var partition = EventIds.PartitionOf(dedupeKey, store.Partitions);
         var eventId = EventIds.New(partition, now);
         var body = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(
-            new TestEventBody(TestEventType, eventId, id, now), AdminJson.Default.TestEventBody));
+            new TestEventBody(TestEventType, eventId, id, now), AdminJson.Readable.TestEventBody));
         var stored = new StoredEvent(
             eventId, partition, TestEventSource, TestEventType, [], dedupeKey, "POST", "", "application/json", [], body, now);
 
@@ -102,7 +102,7 @@ internal static partial class AdminTargetEndpoints
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         context.Response.Headers.Location = $"{AdminEndpoints.Prefix}/events/{eventId}";
-        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Default.TestEventView, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Readable.TestEventView, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static string CircuitName(CircuitState? state) => state switch
