@@ -22,8 +22,8 @@ internal static partial class AdminTargetEndpoints
         target.MapGet("/dead-letters", DeadLettersAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
-        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, signals, loggers));
-        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, signals, loggers));
+        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, dispatch, signals, loggers));
+        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, dispatch, signals, loggers));
         target.MapPost("/test", SendTestAsync);
     }
 
@@ -68,13 +68,15 @@ internal static partial class AdminTargetEndpoints
     }
 
     /// <summary>
-    /// The flag lives in the store, so it holds for every replica and across restarts; dispatchers notice within a
-    /// poll interval. A resume also wakes this replica's dispatcher at once.
+    /// The flag lives in the store, so it holds for every replica and across restarts. This replica's dispatcher
+    /// reads it again at once (and a resume wakes it); other replicas notice within a poll interval.
     /// </summary>
-    private static async Task<IResult> SetPausedAsync(string id, bool paused, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> SetPausedAsync(
+        string id, bool paused, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers)
     {
         await store.SetPausedAsync(id, paused).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
+        dispatch.PauseChanged(id);
         if (!paused)
         {
             signals.Wake(id);
