@@ -95,7 +95,7 @@ internal static partial class AdminTargetEndpoints
         var partition = EventIds.PartitionOf(dedupeKey, store.Partitions);
         var eventId = EventIds.New(partition, now);
         var body = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(
-            new TestEventBody(TestEventType, eventId, id, now), AdminJson.Readable.TestEventBody));
+            new TestEventBody(TestEventType, eventId, id, now), AdminJson.Default.TestEventBody));
         var stored = new StoredEvent(
             eventId, partition, TestEventSource, TestEventType, [], dedupeKey, "POST", "", "application/json", [], body, now);
 
