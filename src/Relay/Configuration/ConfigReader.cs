@@ -13,13 +13,16 @@ internal sealed partial class ConfigReader
     private readonly IConfiguration _section;
     private readonly List<string> _errors;
     private readonly Func<string, string?> _environment;
+    private readonly string? _baseDirectory;
 
-    public ConfigReader(IConfiguration section, string path, List<string> errors, Func<string, string?> environment)
+    /// <param name="baseDirectory">Folder of the config file, against which <see cref="FilePath"/> resolves relative paths.</param>
+    public ConfigReader(IConfiguration section, string path, List<string> errors, Func<string, string?> environment, string? baseDirectory = null)
     {
         _section = section;
         Path = path;
         _errors = errors;
         _environment = environment;
+        _baseDirectory = baseDirectory;
     }
 
     /// <summary>The full key of this section, e.g. <c>sources:yousign</c>.</summary>
@@ -29,10 +32,10 @@ internal sealed partial class ConfigReader
 
     public bool Exists(string key) => _section.GetSection(key).Exists();
 
-    public ConfigReader Section(string key) => new(_section.GetSection(key), Key(key), _errors, _environment);
+    public ConfigReader Section(string key) => new(_section.GetSection(key), Key(key), _errors, _environment, _baseDirectory);
 
     public IEnumerable<(string Key, ConfigReader Reader)> Children() =>
-        _section.GetChildren().Select(c => (c.Key, new ConfigReader(c, Key(c.Key), _errors, _environment)));
+        _section.GetChildren().Select(c => (c.Key, new ConfigReader(c, Key(c.Key), _errors, _environment, _baseDirectory)));
 
     public string Key(string key) => Path.Length == 0 ? key : $"{Path}:{key}";
 
@@ -60,6 +63,13 @@ internal sealed partial class ConfigReader
         }
 
         return value;
+    }
+
+    /// <summary>Reads a file path, resolved against the config file's folder when relative (like <c>store.dataDir</c>).</summary>
+    public string? FilePath(string key)
+    {
+        var text = String(key);
+        return string.IsNullOrEmpty(text) ? null : System.IO.Path.GetFullPath(text, _baseDirectory ?? Directory.GetCurrentDirectory());
     }
 
     public IReadOnlyList<string> Strings(string key)

@@ -7,8 +7,13 @@ namespace Relay.Configuration;
 /// <summary>A source bound to its kind's handler, as the ingress sees it.</summary>
 internal sealed record SourceBinding(SourceConfig Config, ISourceHandler Handler);
 
+/// <summary>A source Relay connects out to (a stream), bound to its kind's settings.</summary>
+internal sealed record ConnectorBinding(SourceConfig Config, IConnectorSettings Settings);
+
 /// <summary>Everything that changes together when relay.yaml changes.</summary>
-internal sealed record RelaySnapshot(RelayConfig Config, IReadOnlyList<SourceBinding> Sources);
+/// <param name="Sources">Sources that receive webhooks on a path.</param>
+/// <param name="Connectors">Sources whose events Relay fetches over an outbound connection.</param>
+internal sealed record RelaySnapshot(RelayConfig Config, IReadOnlyList<SourceBinding> Sources, IReadOnlyList<ConnectorBinding> Connectors);
 
 /// <summary>
 /// Turns the relay.yaml section of <see cref="IConfiguration"/> into a validated <see cref="RelaySnapshot"/>.
@@ -24,21 +29,23 @@ internal static partial class RelayConfigLoader
         IConfiguration root, string baseDirectory, Func<string, string?>? environment = null)
     {
         var errors = new List<string>();
-        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable);
+        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory);
 
         var store = ReadStore(reader.Section("store"), baseDirectory);
         var ingress = new IngressConfig(reader.Section("ingress").Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024));
         var admin = ReadAdmin(reader.Section("admin"));
         var targets = ReadTargets(reader.Section("targets"), store);
-        var sources = ReadSources(reader.Section("sources"), store, targets);
+        var connectors = new List<ConnectorBinding>();
+        var sources = ReadSources(reader.Section("sources"), store, targets, connectors);
 
         if (errors.Count > 0)
         {
             return (null, errors);
         }
 
-        var config = new RelayConfig(store, ingress, admin, sources.ToDictionary(s => s.Config.Id, s => s.Config), targets);
-        return (new RelaySnapshot(config, sources), errors);
+        var config = new RelayConfig(
+            store, ingress, admin, sources.Select(s => s.Config).Concat(connectors.Select(c => c.Config)).ToDictionary(s => s.Id), targets);
+        return (new RelaySnapshot(config, sources, connectors), errors);
     }
 
     private static StoreConfig ReadStore(ConfigReader store, string baseDirectory)
@@ -143,19 +150,31 @@ internal static partial class RelayConfigLoader
         return schedule;
     }
 
-    private static List<SourceBinding> ReadSources(ConfigReader section, StoreConfig store, Dictionary<string, TargetConfig> targets)
+    private static List<SourceBinding> ReadSources(
+        ConfigReader section, StoreConfig store, Dictionary<string, TargetConfig> targets, List<ConnectorBinding> connectors)
     {
+        var knownKinds = string.Join(", ", SourceKinds.All.Keys.Concat(ConnectorKinds.All.Keys));
         var bindings = new List<SourceBinding>();
         var paths = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (id, source) in section.Children())
         {
             CheckId(section, id, "source");
-            var kindName = source.RequiredString("kind", $"Choose one of: {string.Join(", ", SourceKinds.All.Keys)}.");
+            var kindName = source.RequiredString("kind", $"Choose one of: {knownKinds}.");
+            if (ConnectorKinds.All.TryGetValue(kindName, out var connectorKind))
+            {
+                if (ReadConnector(id, source, connectorKind, store, targets) is { } connector)
+                {
+                    connectors.Add(connector);
+                }
+
+                continue;
+            }
+
             if (!SourceKinds.All.TryGetValue(kindName, out var kind))
             {
                 if (kindName.Length > 0)
                 {
-                    source.Error("kind", $"'{kindName}' is not a known kind. Choose one of: {string.Join(", ", SourceKinds.All.Keys)}.");
+                    source.Error("kind", $"'{kindName}' is not a known kind. Choose one of: {knownKinds}.");
                 }
 
                 continue;
@@ -178,13 +197,7 @@ internal static partial class RelayConfigLoader
                 }
             }
 
-            var config = new SourceConfig(
-                id,
-                kindName,
-                path,
-                ReadAck(source.Section("ack"), kind.DefaultAck),
-                source.Duration("dedupeWindow", store.DedupeWindow, min: TimeSpan.FromSeconds(1)),
-                ReadRoutes(source, targets));
+            var config = ReadSource(id, kindName, path, ReadAck(source.Section("ack"), kind.DefaultAck), kind.DefaultDedupeWindow ?? store.DedupeWindow, source, targets);
             if (kind.Create(config, source) is { } handler)
             {
                 bindings.Add(new SourceBinding(config, handler));
@@ -193,6 +206,31 @@ internal static partial class RelayConfigLoader
 
         return bindings;
     }
+
+    private static ConnectorBinding? ReadConnector(
+        string id, ConfigReader source, IConnectorKind kind, StoreConfig store, Dictionary<string, TargetConfig> targets)
+    {
+        foreach (var vendorFacing in new[] { "path", "ack" })
+        {
+            if (source.Exists(vendorFacing))
+            {
+                source.Error(vendorFacing, $"does not apply to kind '{kind.Name}': Relay opens the connection itself, so no vendor calls a path or waits for an ack. Remove {vendorFacing}.");
+            }
+        }
+
+        // Nobody is waiting for an ack; the value only fills the record.
+        var config = ReadSource(id, kind.Name, null, new AckConfig(200, null, ""), store.DedupeWindow, source, targets);
+        return kind.Create(config, source) is { } settings ? new ConnectorBinding(config, settings) : null;
+    }
+
+    private static SourceConfig ReadSource(
+        string id, string kind, string? path, AckConfig ack, TimeSpan defaultDedupeWindow, ConfigReader source, Dictionary<string, TargetConfig> targets) => new(
+            id,
+            kind,
+            path,
+            ack,
+            source.Duration("dedupeWindow", defaultDedupeWindow, min: TimeSpan.FromSeconds(1)),
+            ReadRoutes(source, targets));
 
     private static AckConfig ReadAck(ConfigReader ack, AckConfig fallback) => new(
         ack.Int("status", fallback.Status, 200, 299),

@@ -44,8 +44,9 @@ internal sealed partial class RelayConfigProvider : IDisposable
         var (snapshot, errors) = RelayConfigLoader.Load(_configuration, _baseDirectory);
         if (snapshot is null)
         {
-            LastErrors = errors;
+            // Logged before publishing: whoever sees LastErrors change can rely on the log line being written.
             Log.ReloadRejected(_logger, errors.Count, string.Join(Environment.NewLine, errors));
+            LastErrors = errors;
             return;
         }
 

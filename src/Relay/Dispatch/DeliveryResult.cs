@@ -13,6 +13,9 @@ internal enum DeliveryOutcome
 
     /// <summary>Not tried (relay shutting down); handed back untouched.</summary>
     Abandoned,
+
+    /// <summary>Not sent: the source's delivery gate rejected the event; dead-lettered with the gate's reason.</summary>
+    Quarantined,
 }
 
 /// <summary>The result of one attempt: expected failures are values, not exceptions (YARP's ForwarderError).</summary>

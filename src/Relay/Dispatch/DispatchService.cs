@@ -12,6 +12,7 @@ internal sealed class DispatchService(
     RelayConfigProvider configProvider,
     EventStore store,
     DispatchSignals signals,
+    DeliveryGates gates,
     RelayMetrics metrics,
     TimeProvider time,
     ILoggerFactory loggerFactory) : BackgroundService
@@ -101,7 +102,7 @@ internal sealed class DispatchService(
             {
                 if (!Dispatchers.ContainsKey(id))
                 {
-                    var dispatcher = new TargetDispatcher(target, store, signals, metrics, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
+                    var dispatcher = new TargetDispatcher(target, store, signals, gates, metrics, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
                     lock (_dispatchers)
                     {
                         _dispatchers[id] = dispatcher;

@@ -23,6 +23,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
 
     private readonly EventStore _store;
     private readonly DispatchSignals _signals;
+    private readonly DeliveryGates _gates;
     private readonly RelayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -38,11 +39,12 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private bool _paused;
     private long _pauseReadAt;
 
-    public TargetDispatcher(TargetConfig target, EventStore store, DispatchSignals signals, RelayMetrics metrics, TimeProvider time, ILogger logger)
+    public TargetDispatcher(TargetConfig target, EventStore store, DispatchSignals signals, DeliveryGates gates, RelayMetrics metrics, TimeProvider time, ILogger logger)
     {
         Target = target;
         _store = store;
         _signals = signals;
+        _gates = gates;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -233,7 +235,8 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
             DeliveryResult result;
             try
             {
-                result = await _circuit.ExecuteAsync(
+                // The source's gate (if any) is asked before the first send; its verdict replaces the send when it says no.
+                result = await _gates.CheckAsync(claimed).ConfigureAwait(false) ?? await _circuit.ExecuteAsync(
                     static (state, token) => new ValueTask<DeliveryResult>(state.Client.SendAsync(state.Target, state.Claimed, token)),
                     (Client: _client, Target, Claimed: claimed),
                     _abortDeliveries.Token).ConfigureAwait(false);
@@ -282,7 +285,12 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 await _store.FailAsync(Target.Id, claimed, retryAt, result.Reason, record).ConfigureAwait(false);
                 break;
             default:
-                var reason = result.Outcome == DeliveryOutcome.Reject ? $"rejected: {result.Reason}" : $"retries exhausted after {attempt} attempts: {result.Reason}";
+                var reason = result.Outcome switch
+                {
+                    DeliveryOutcome.Reject => $"rejected: {result.Reason}",
+                    DeliveryOutcome.Quarantined => result.Reason,
+                    _ => $"retries exhausted after {attempt} attempts: {result.Reason}",
+                };
                 Log.DeadLettered(_logger, Target.Id, claimed.Id, reason);
                 if (await _store.FailAsync(Target.Id, claimed, null, reason, record).ConfigureAwait(false))
                 {

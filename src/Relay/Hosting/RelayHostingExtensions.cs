@@ -4,6 +4,7 @@ using Relay.Admin;
 using Relay.Configuration;
 using Relay.Dispatch;
 using Relay.Ingress;
+using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
 
@@ -76,12 +77,17 @@ public static class RelayHostingExtensions
         services.AddSingleton<DispatchSignals>();
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
+        services.AddSingleton<DeliveryGates>();
+        services.AddSingleton<EventAcceptor>();
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
         services.AddHostedService<RetryScheduler>();
+        services.AddSingleton<SovosConnectors>();
+        services.AddHostedService(sp => sp.GetRequiredService<SovosConnectors>());
         services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
-            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
+            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
+            .AddCheck<SovosHealthCheck>("sovos", tags: ["ready"]);
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }

@@ -2,26 +2,21 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Relay.Configuration;
-using Relay.Dispatch;
 using Relay.Sources;
-using Relay.Store;
 using Relay.Telemetry;
-using StackExchange.Redis;
 
 namespace Relay.Ingress;
 
 /// <summary>
 /// Terminates vendor callbacks on source paths: read (bounded) → verify and split (source kind) → route →
-/// accept (one atomic script per event) → wait until durable → ack exactly as the vendor expects.
+/// accept (<see cref="EventAcceptor"/>: one atomic script per event, then wait until durable) → ack exactly as the vendor expects.
 /// Any other path goes on to the pass-through proxy.
 /// </summary>
 internal sealed partial class IngressMiddleware(
     RequestDelegate next,
     IngressRouter router,
     RelayConfigProvider configProvider,
-    EventStore store,
-    StoreConnection connection,
-    DispatchSignals signals,
+    EventAcceptor acceptor,
     RelayMetrics metrics,
     TimeProvider time,
     ILogger<IngressMiddleware> logger)
@@ -104,36 +99,13 @@ internal sealed partial class IngressMiddleware(
                 return "unsupported_media_type";
         }
 
-        var headers = CopyHeaders(request.Headers);
-        var accepted = 0;
-        var routed = 0;
-        var partitions = connection.Config.Partitions;
+        var origin = new EventOrigin(request.Method, request.QueryString.Value ?? "", request.ContentType, CopyHeaders(request.Headers), body);
+        AcceptSummary summary;
         try
         {
-            foreach (var incoming in verdict.Events)
-            {
-                var targets = RouteTable.MatchTargets(source.Routes, incoming);
-                var partition = EventIds.PartitionOf(incoming.OrderingKey, partitions);
-                var stored = new StoredEvent(
-                    EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
-                    request.Method, request.QueryString.Value ?? "", request.ContentType, headers, incoming.Body ?? body, now, Activity.Current?.Id);
-                var result = await store.AcceptAsync(stored, source.DedupeWindow, targets).ConfigureAwait(false);
-                Activity.Current?.AddEvent(new ActivityEvent(result.Outcome.ToString(), tags: new() { ["webhook.id"] = result.EventId }));
-                if (result.Outcome == AcceptOutcome.Accepted)
-                {
-                    accepted++;
-                    routed += targets.Count > 0 ? 1 : 0;
-                    foreach (var target in targets)
-                    {
-                        signals.Wake(target);
-                    }
-                }
-            }
-
-            // The ack is the promise that the event is kept: it waits for the store to make the writes durable.
-            await connection.WaitDurableAsync().ConfigureAwait(false);
+            summary = await acceptor.AcceptAsync(source, verdict.Events, origin, now).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (EventAcceptor.IsStoreFailure(ex))
         {
             Log.StoreUnavailable(logger, source.Id, ex.GetType().Name, ex.Message);
             context.Response.Headers.RetryAfter = RetryAfterSeconds;
@@ -142,7 +114,7 @@ internal sealed partial class IngressMiddleware(
         }
 
         await AckAsync(context, source.Ack).ConfigureAwait(false);
-        return accepted == 0 ? "duplicate" : routed == 0 ? "unrouted" : "accepted";
+        return summary.Outcome;
     }
 
     private static List<KeyValuePair<string, string>> CopyHeaders(IHeaderDictionary headers)

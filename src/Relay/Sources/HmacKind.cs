@@ -76,14 +76,9 @@ internal sealed class HmacKind : ISourceKind
                 return SourceVerdict.Accept(new IncomingEvent(key, "", [], key));
             }
 
-            if (!JsonBody.IsJson(request.ContentType))
+            if (JsonBody.TryOpen(request, verifier: null, out var document) is { } rejected)
             {
-                return SourceVerdict.UnsupportedMediaType("expected Content-Type application/json");
-            }
-
-            if (!JsonBody.TryParseObject(request.Body, out var document))
-            {
-                return SourceVerdict.BadRequest("body is not a JSON object");
+                return rejected;
             }
 
             using (document)

@@ -14,6 +14,9 @@ internal interface ISourceKind
     /// <summary>The ack the vendor needs when the source's config names none.</summary>
     AckConfig DefaultAck { get; }
 
+    /// <summary>The dedupe window when the source's config names none; null means <c>store.dedupeWindow</c>.</summary>
+    TimeSpan? DefaultDedupeWindow => null;
+
     /// <summary>
     /// Reads the kind's own settings (secret, header names...), recording problems on <paramref name="settings"/>.
     /// Returns null when they are unusable; the problems recorded say why.
@@ -28,4 +31,7 @@ internal interface ISourceHandler
     IReadOnlyList<string> Methods { get; }
 
     SourceVerdict Read(IngressRequest request);
+
+    /// <summary>A check the dispatcher runs once per event before its first delivery; null when the source has none.</summary>
+    IDeliveryGate? Gate => null;
 }

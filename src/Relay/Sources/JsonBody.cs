@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Relay.Verification;
 
 namespace Relay.Sources;
 
@@ -30,6 +31,27 @@ internal static class JsonBody
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The usual checks of a signed JSON webhook, in order: a genuine signature when <paramref name="verifier"/> is given
+    /// (else 401), a JSON content type (else 415), a JSON object body (else 400).
+    /// </summary>
+    /// <returns>Null with the parsed document, which the caller disposes; otherwise the verdict rejecting the request.</returns>
+    public static SourceVerdict? TryOpen(IngressRequest request, HmacVerifier? verifier, out JsonDocument document)
+    {
+        document = null!;
+        if (verifier?.Verify(request.Headers, request.Body, request.ReceivedAt) is { IsValid: false } verified)
+        {
+            return SourceVerdict.Unauthorized(verified.Failure!);
+        }
+
+        if (!IsJson(request.ContentType))
+        {
+            return SourceVerdict.UnsupportedMediaType("expected Content-Type application/json");
+        }
+
+        return TryParseObject(request.Body, out document) ? null : SourceVerdict.BadRequest("body is not a JSON object");
     }
 
     /// <summary>Reads a string (or number, as text) at a dotted path such as <c>data.signature_request.id</c>.</summary>

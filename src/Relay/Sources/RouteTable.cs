@@ -7,6 +7,11 @@ internal static class RouteTable
 {
     public static IReadOnlyList<string> MatchTargets(IReadOnlyList<RouteConfig> routes, IncomingEvent incoming)
     {
+        if (!incoming.Routed)
+        {
+            return [];
+        }
+
         List<string>? targets = null;
         foreach (var route in routes)
         {

@@ -9,5 +9,8 @@ internal static class SourceKinds
             new YousignKind(),
             new StandardWebhooksKind(),
             new HmacKind(),
+            new SignicatKind(),
+            new AlphaTrust.AlphaTrustKind(),
+            new LegalesignKind(),
         }.ToDictionary(k => k.Name, StringComparer.Ordinal);
 }

@@ -12,12 +12,14 @@ internal enum SourceOutcome
 /// <param name="DedupeKey">Same key inside the source's dedupe window = vendor retry, dropped.</param>
 /// <param name="OrderingKey">Events with one ordering key (e.g. an envelope id) share a store partition.</param>
 /// <param name="Body">This event's own body when a batch is split; null means the request body.</param>
+/// <param name="Routed">False to keep and ack the event without sending it anywhere (e.g. it expired before it arrived).</param>
 internal sealed record IncomingEvent(
     string DedupeKey,
     string Type,
     IReadOnlyList<string> Tags,
     string OrderingKey,
-    byte[]? Body = null);
+    byte[]? Body = null,
+    bool Routed = true);
 
 /// <summary>What a source kind decided about a request. Expected rejections are values, not exceptions.</summary>
 internal sealed record SourceVerdict(SourceOutcome Outcome, string? Reason, IReadOnlyList<IncomingEvent> Events)

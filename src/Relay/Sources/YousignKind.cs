@@ -37,20 +37,9 @@ internal sealed class YousignKind : ISourceKind
 
         public SourceVerdict Read(IngressRequest request)
         {
-            var verified = verifier.Verify(request.Headers, request.Body, request.ReceivedAt);
-            if (!verified.IsValid)
+            if (JsonBody.TryOpen(request, verifier, out var document) is { } rejected)
             {
-                return SourceVerdict.Unauthorized(verified.Failure!);
-            }
-
-            if (!JsonBody.IsJson(request.ContentType))
-            {
-                return SourceVerdict.UnsupportedMediaType("expected Content-Type application/json");
-            }
-
-            if (!JsonBody.TryParseObject(request.Body, out var document))
-            {
-                return SourceVerdict.BadRequest("body is not a JSON object");
+                return rejected;
             }
 
             using (document)

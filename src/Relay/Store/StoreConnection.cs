@@ -7,12 +7,13 @@ namespace Relay.Store;
 /// Owns the one shared <see cref="ConnectionMultiplexer"/> and, in embedded mode, the Garnet server behind it.
 /// Started before the web server, so no request ever sees a store that is not there yet.
 /// </summary>
-internal sealed partial class StoreConnection(RelayConfigProvider configProvider, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+internal sealed partial class StoreConnection(RelayConfigProvider configProvider, TimeProvider time, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<StoreConnection>();
     private EmbeddedGarnet? _garnet;
     private ConnectionMultiplexer? _multiplexer;
     private AofGroupCommit? _groupCommit;
+    private EmbeddedCheckpoints? _checkpoints;
 
     /// <summary>The store settings read at start-up; a reload that changes them needs a restart.</summary>
     public StoreConfig Config { get; } = configProvider.Current.Config.Store;
@@ -29,7 +30,8 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         if (Config.IsEmbedded)
         {
             _garnet = EmbeddedGarnet.Start(Config.DataDir, loggerFactory);
-            options = new ConfigurationOptions { EndPoints = { _garnet.EndPoint } };
+            // Admin commands (SAVE for checkpoints) are safe here: the embedded server listens on loopback only.
+            options = new ConfigurationOptions { EndPoints = { _garnet.EndPoint }, AllowAdmin = true };
             Log.EmbeddedStarted(_logger, Config.DataDir, _garnet.EndPoint.Port);
         }
         else
@@ -48,6 +50,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         if (_garnet is not null)
         {
             _groupCommit = new AofGroupCommit(_multiplexer.GetDatabase());
+            _checkpoints = new EmbeddedCheckpoints(_multiplexer.GetServer(_garnet.EndPoint), time, _logger);
         }
         else
         {
@@ -58,10 +61,23 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     /// <summary>Completes when the writes made so far survive a crash of this process.</summary>
     public Task WaitDurableAsync() => _groupCommit?.WaitForCommitAsync() ?? Task.CompletedTask;
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Runs after the other hosted services stopped (it started first): a last checkpoint of the embedded store.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_checkpoints is not null)
+        {
+            await _checkpoints.DisposeAsync().ConfigureAwait(false);
+            _checkpoints = null;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
+        if (_checkpoints is not null)
+        {
+            await _checkpoints.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_groupCommit is not null)
         {
             await _groupCommit.DisposeAsync().ConfigureAwait(false);

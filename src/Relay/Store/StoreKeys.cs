@@ -32,5 +32,8 @@ internal sealed class StoreKeys(string prefix)
     /// <summary>Hash of paused targets (target id -> paused-at ms), shared by every replica and kept across restarts.</summary>
     public RedisKey Paused => $"{{{Prefix}}}:paused";
 
+    /// <summary>Held by the one replica that runs a connector source's outbound stream; value = owner id.</summary>
+    public RedisKey ConnectorLease(string source) => $"{{{Prefix}}}:connector:{source}";
+
     private string Tag(int partition) => $"{{{Prefix}:p{partition}}}";
 }

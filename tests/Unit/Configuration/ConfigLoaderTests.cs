@@ -5,9 +5,10 @@ namespace Relay.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
-    private static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null)
+    /// <param name="folder">Where relay.yaml is written (files it names resolve against it); a new temporary folder when null.</param>
+    internal static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null, string? folder = null)
     {
-        var folder = Directory.CreateTempSubdirectory("relay-config-").FullName;
+        folder ??= Directory.CreateTempSubdirectory("relay-config-").FullName;
         var path = Path.Combine(folder, "relay.yaml");
         File.WriteAllText(path, yaml);
         var configuration = new ConfigurationBuilder().AddYamlFile(path, reloadOnChange: false).Build();

@@ -73,6 +73,18 @@ internal sealed class FakeTarget : IAsyncDisposable
         return Received;
     }
 
+    /// <summary>
+    /// Waits for <paramref name="count"/> requests, then for a quiet spell, and asserts that no more came:
+    /// how a test sees that a duplicate was not delivered again.
+    /// </summary>
+    public async Task<IReadOnlyList<ReceivedRequest>> WaitForExactlyAsync(int count, TimeSpan? quiet = null)
+    {
+        await WaitForAsync(count);
+        await Task.Delay(quiet ?? TimeSpan.FromSeconds(1.5));
+        Assert.Equal(count, _received.Count);
+        return Received;
+    }
+
     public async ValueTask DisposeAsync()
     {
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));

@@ -320,6 +320,18 @@ public sealed class PipelineTests
         return keys;
     }
 
+    /// <summary>Ids of every event the relay accepted, whatever their routing, newest first per partition.</summary>
+    internal static async Task<IReadOnlyList<string>> EventIdsAsync(RelayHost relay)
+    {
+        var ids = new List<string>();
+        for (var p = 0; p < relay.Store.Config.Partitions; p++)
+        {
+            ids.AddRange((await relay.Store.Database.SortedSetRangeByRankAsync(relay.Store.Keys.Index(p), order: Order.Descending)).Select(v => (string)v!));
+        }
+
+        return ids;
+    }
+
     internal static async Task<Dictionary<string, string>> EventStateAsync(RelayHost relay, string id)
     {
         Assert.True(EventIds.TryGetPartition(id, relay.Store.Config.Partitions, out var partition), $"'{id}' is not an event id");

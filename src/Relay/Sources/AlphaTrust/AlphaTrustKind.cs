@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Text;
+using Relay.Configuration;
+
+namespace Relay.Sources.AlphaTrust;
+
+/// <summary>
+/// AlphaTrust e-Sign event subscriptions: form-urlencoded POST or GET query-string callbacks, unsigned. Authenticity
+/// comes from what the relay controls: a secret token in the path (<c>/hooks/alphatrust/{token}</c>) and/or a list of
+/// source addresses; at least one is required. AlphaTrust counts a delivery as failed unless the reply is 2xx
+/// <c>text/plain</c> with its required-response-text, so the default ack is <c>200 text/plain RECEIVED</c>.
+/// </summary>
+internal sealed class AlphaTrustKind : ISourceKind
+{
+    /// <summary>The route value the path template must name, e.g. <c>/hooks/alphatrust/{token}</c>.</summary>
+    public const string TokenParameter = "token";
+
+    private const int MinTokenLength = 16;
+
+    public string Name => "alphatrust";
+
+    public AckConfig DefaultAck { get; } = new(200, "text/plain", "RECEIVED");
+
+    /// <summary>
+    /// One hour: a callback has no event id, so identical fields are the only sign of a retry. AlphaTrust sends
+    /// <c>PartStatus=6</c> again for every reminder email with the very same fields, so a long window would swallow
+    /// those real, later events.
+    /// </summary>
+    public TimeSpan? DefaultDedupeWindow => TimeSpan.FromHours(1);
+
+    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    {
+        var errorsBefore = settings.Errors.Count;
+        var token = settings.String("token");
+        var pathHasToken = source.Path?.Contains("{" + TokenParameter + "}", StringComparison.Ordinal) ?? false;
+        if (!string.IsNullOrEmpty(token) && !pathHasToken)
+        {
+            settings.Error("path", $"'{source.Path}' has no {{token}} segment, so the token would never be checked. Use e.g. path: /hooks/alphatrust/{{token}}.");
+        }
+        else if (string.IsNullOrEmpty(token) && pathHasToken)
+        {
+            settings.Error("token", "is required because path contains {token}. Set a long random value, e.g. token: ${ALPHATRUST_PATH_TOKEN} from `openssl rand -hex 24`.");
+        }
+        else if (!string.IsNullOrEmpty(token) && token.Length < MinTokenLength)
+        {
+            settings.Error("token", $"is shorter than {MinTokenLength} characters. Use a long random value, e.g. from `openssl rand -hex 24`.");
+        }
+
+        var allowFrom = SourceAddresses.Read(settings, "allowFrom");
+        if (string.IsNullOrEmpty(token) && !pathHasToken && !settings.Exists("allowFrom"))
+        {
+            settings.Error("token", "AlphaTrust callbacks are unsigned, so set token (with {token} in the path) and/or allowFrom (AlphaTrust's server addresses or CIDR ranges).");
+        }
+
+        var gate = settings.Exists("verify") ? AlphaTrustVerification.Read(settings.Section("verify")) : null;
+        var dedupeExclude = settings.Strings("dedupeExclude").ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (settings.Errors.Count > errorsBefore)
+        {
+            return null;
+        }
+
+        var tokenHash = string.IsNullOrEmpty(token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        return new Handler(tokenHash, allowFrom, dedupeExclude, gate);
+    }
+
+    private sealed class Handler(byte[]? tokenHash, SourceAddresses? allowFrom, HashSet<string> dedupeExclude, IDeliveryGate? gate) : ISourceHandler
+    {
+        public IReadOnlyList<string> Methods { get; } = ["POST", "GET"];
+
+        public IDeliveryGate? Gate => gate;
+
+        public SourceVerdict Read(IngressRequest request)
+        {
+            if (tokenHash is not null && !TokenMatches(request.RouteValues[TokenParameter] as string))
+            {
+                return SourceVerdict.Unauthorized("path token does not match");
+            }
+
+            if (allowFrom is not null && !allowFrom.Contains(request.RemoteIp))
+            {
+                return SourceVerdict.Unauthorized("source address is not in allowFrom");
+            }
+
+            var isGet = HttpMethods.IsGet(request.Method);
+            if (!isGet && !FormBody.IsForm(request.ContentType))
+            {
+                return SourceVerdict.UnsupportedMediaType("expected Content-Type application/x-www-form-urlencoded");
+            }
+
+            if (!AlphaTrustFields.TryRead(request.Method, request.QueryString, request.Body, out var fields))
+            {
+                return SourceVerdict.BadRequest("body is not UTF-8 form data");
+            }
+
+            var eventType = FormBody.Single(fields, "EventType");
+            if (eventType is null)
+            {
+                return SourceVerdict.BadRequest(
+                    fields.Values.Any(v => v.Any(s => s?.Contains("EventType=", StringComparison.Ordinal) ?? false))
+                        ? "EventType is missing: a field value contains 'EventType=', so the sender left out an '&' before it"
+                        : "EventType is required");
+            }
+
+            var dedupeKey = AlphaTrustFields.DedupeKey(fields, dedupeExclude);
+            var ordering = FormBody.Single(fields, "TransID") ?? dedupeKey;
+            return SourceVerdict.Accept(new IncomingEvent(dedupeKey, eventType, [], ordering));
+        }
+
+        private bool TokenMatches(string? presented)
+        {
+            // Hashing first makes the comparison constant-time whatever the length of the presented token.
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(Encoding.UTF8.GetBytes(presented ?? ""), hash);
+            return CryptographicOperations.FixedTimeEquals(hash, tokenHash);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Relay.Sources.Sovos;
+
+/// <summary>
+/// Ready unless a connector holds its lease (so no other replica streams) but has had no open stream for longer
+/// than its <c>unhealthyAfter</c>: then events are not arriving from anywhere. A standby replica is healthy.
+/// </summary>
+internal sealed class SovosHealthCheck(SovosConnectors connectors, TimeProvider time) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var running = connectors.Connectors;
+        if (running.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("no stream sources"));
+        }
+
+        var now = time.GetUtcNow();
+        var unhealthy = new List<string>();
+        var lines = new List<string>();
+        foreach (var (state, config) in running)
+        {
+            var status = state.Status;
+            var line = status switch
+            {
+                { Role: ConnectorRole.Holder, Connected: true } => $"{status.Source}: connected",
+                { Role: ConnectorRole.Holder } => $"{status.Source}: holds the lease, disconnected ({status.LastError ?? "connecting"})",
+                { Role: ConnectorRole.Standby } => $"{status.Source}: standby, held by {status.LeaseHolder ?? "nobody"}",
+                _ => $"{status.Source}: {status.Role.ToString().ToLowerInvariant()}",
+            };
+            lines.Add(line);
+            if (status is { Role: ConnectorRole.Holder, Connected: false, DisconnectedSince: { } since } && now - since > config.UnhealthyAfter)
+            {
+                unhealthy.Add(line);
+            }
+        }
+
+        return Task.FromResult(unhealthy.Count > 0
+            ? HealthCheckResult.Unhealthy(string.Join("; ", unhealthy))
+            : HealthCheckResult.Healthy(string.Join("; ", lines)));
+    }
+}

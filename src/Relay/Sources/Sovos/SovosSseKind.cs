@@ -1,0 +1,100 @@
+using Relay.Configuration;
+using Relay.Telemetry;
+
+namespace Relay.Sources.Sovos;
+
+/// <summary>How the stream frames its messages. Not published by Sovos, so configurable.</summary>
+internal enum SovosStreamFormat
+{
+    /// <summary>Decide by the response's content type: <c>text/event-stream</c> is SSE, anything else NDJSON.</summary>
+    Auto,
+    Sse,
+    NdJson,
+}
+
+/// <summary>The settings of one <c>sovos-sse</c> source. Never printed whole: it holds the client secret.</summary>
+/// <param name="IdleTimeout">A stream that sends nothing (not even a heartbeat) this long is presumed dead and reopened.</param>
+/// <param name="UnhealthyAfter">How long the lease holder may stay disconnected before readiness fails.</param>
+internal sealed record SovosSseConfig(
+    Uri Url,
+    Uri TokenUrl,
+    string ClientId,
+    string ClientSecret,
+    string Audience,
+    string? Scope,
+    SovosStreamFormat Format,
+    TimeSpan ReconnectInitialDelay,
+    TimeSpan ReconnectMaxDelay,
+    TimeSpan LeaseTtl,
+    TimeSpan IdleTimeout,
+    TimeSpan UnhealthyAfter) : IConnectorSettings
+{
+    public override string ToString() => $"sovos-sse {Redaction.RedactUrlQueries(Url.ToString())} (client {ClientId})";
+}
+
+/// <summary>
+/// <c>kind: sovos-sse</c>: Sovos Signer notifications, read from an outbound SSE (or NDJSON) stream authorised by an
+/// OAuth2 client-credentials token. One replica of a cluster holds the stream (a lease in the store).
+/// </summary>
+internal sealed class SovosSseKind : IConnectorKind
+{
+    public const string DefaultAudience = "signer.trust.sovos.com";
+
+    public string Name => "sovos-sse";
+
+    public IConnectorSettings? Create(SourceConfig source, ConfigReader settings)
+    {
+        var errorsBefore = settings.Errors.Count;
+        var url = ReadUrl(settings, "url", "Set the stream address, e.g. url: https://signer.example/events/v1/subscribe.");
+        var tokenUrl = ReadUrl(settings, "tokenUrl", "Set the OAuth2 token endpoint Sovos gave you, e.g. tokenUrl: https://accounts.example/oauth2/token.");
+        var clientId = settings.RequiredString("clientId", "Set the OAuth2 client id of the API client created in Sovos, e.g. clientId: ${SOVOS_CLIENT_ID}.");
+        var clientSecret = settings.RequiredString("clientSecret", "Set the client's secret from the environment, e.g. clientSecret: ${SOVOS_CLIENT_SECRET}.");
+        var audience = settings.String("audience", DefaultAudience)!;
+        if (audience.Length == 0)
+        {
+            settings.Error("audience", $"is empty. Remove it to use {DefaultAudience}, or set the audience Sovos issues tokens for.");
+        }
+
+        var scope = settings.String("scope");
+        var format = settings.OneOf("format", "auto", "auto", "sse", "ndjson") switch
+        {
+            "sse" => SovosStreamFormat.Sse,
+            "ndjson" => SovosStreamFormat.NdJson,
+            _ => SovosStreamFormat.Auto,
+        };
+
+        var reconnect = settings.Section("reconnect");
+        var initialDelay = reconnect.Duration("initialDelay", TimeSpan.FromSeconds(1), min: TimeSpan.FromMilliseconds(50));
+        var maxDelay = reconnect.Duration("maxDelay", TimeSpan.FromSeconds(60), min: TimeSpan.FromMilliseconds(50));
+        if (maxDelay < initialDelay)
+        {
+            reconnect.Error("maxDelay", $"{Durations.Format(maxDelay)} is shorter than initialDelay {Durations.Format(initialDelay)}. Raise maxDelay or lower initialDelay.");
+        }
+
+        var leaseTtl = settings.Section("lease").Duration("ttl", TimeSpan.FromSeconds(10), min: TimeSpan.FromSeconds(1));
+        var idleTimeout = settings.Duration("idleTimeout", TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1));
+        var unhealthyAfter = settings.Duration("unhealthyAfter", TimeSpan.FromSeconds(30), min: TimeSpan.Zero);
+
+        return settings.Errors.Count > errorsBefore
+            ? null
+            : new SovosSseConfig(url!, tokenUrl!, clientId, clientSecret, audience, string.IsNullOrEmpty(scope) ? null : scope, format,
+                initialDelay, maxDelay, leaseTtl, idleTimeout, unhealthyAfter);
+    }
+
+    private static Uri? ReadUrl(ConfigReader settings, string key, string howToFix)
+    {
+        var text = settings.RequiredString(key, howToFix);
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            settings.Error(key, $"'{Redaction.RedactUrlQueries(text)}' is not an absolute http or https URL.");
+            return null;
+        }
+
+        return url;
+    }
+}

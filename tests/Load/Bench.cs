@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Relay.Load.Scenarios;
+
+namespace Relay.Load;
+
+/// <summary>
+/// The benchmark from start to finish: baselines first, then for each store variant a fresh relay (and redis-server)
+/// running every scenario, then targets, reports, and the closing line <c>load: N passed, M failed</c> counting the
+/// scenarios whose ledgers balanced. Everything it starts, it kills, also when a step fails.
+/// </summary>
+internal static class Bench
+{
+    public static async Task<int> RunAsync(BenchSettings settings)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var loadAtStart = LoadAverage();
+        var folder = Directory.CreateTempSubdirectory("relay-load-").FullName;
+        var callbacks = new YousignCallbacks(Guid.NewGuid().ToString("N")[..12]);
+        var machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+        Console.WriteLine($"load: {settings.Mode} run, {machine}; {settings.Duration.TotalSeconds:0.#}s per step, {settings.Connections} connections for closed-model runs; logs in {folder}");
+        if (!File.Exists(settings.RelayDll))
+        {
+            Console.WriteLine($"load: {settings.RelayDll} not found; build it first (dotnet build -c Release src/Relay).");
+            return 2;
+        }
+
+        var results = new List<ScenarioResult>();
+        var notes = new List<string>();
+        IReadOnlyList<RunStats> baselineRuns;
+        await using (var baselines = await BaselineServers.StartAsync(folder).ConfigureAwait(false))
+        {
+            Console.WriteLine("baselines");
+            await baselines.MeasureMaxAsync(settings, callbacks).ConfigureAwait(false);
+            baselineRuns = baselines.MaxRuns;
+            foreach (var store in settings.Stores)
+            {
+                await RunStoreAsync(settings, store, baselines, callbacks, folder, results, notes).ConfigureAwait(false);
+            }
+        }
+
+        var targets = Targets.Evaluate(baselineRuns, results);
+        notes.AddRange(Targets.Observations(results));
+        notes.Add("Ingest events route to no target (ack path alone); end-to-end and later scenarios route every event to all 3 sinks.");
+        notes.Add("Deliveries/s counts events that reached all 3 sinks per second, from the first scheduled send to the last arrival; HTTP deliveries are 3× that.");
+        notes.Add($"Harness, sinks, baselines, relay and store share the machine's cores; every number is relative to this machine under this harness. Load average (1, 5, 15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
+        var report = new BenchReport(settings.Mode, machine, TimeProvider.System.GetUtcNow(), baselineRuns, results, targets, notes);
+        var (markdown, json) = await LatencyReport.WriteAsync(report, settings.ResultsFolder).ConfigureAwait(false);
+
+        Console.WriteLine();
+        foreach (var target in targets)
+        {
+            Console.WriteLine($"{target.Verdict}  {target.Target}: {target.Detail}");
+        }
+
+        foreach (var note in notes)
+        {
+            Console.WriteLine("note: " + note);
+        }
+
+        Console.WriteLine($"report: {markdown}");
+        Console.WriteLine($"report: {json}");
+        foreach (var failed in results.Where(r => !r.Passed))
+        {
+            Console.WriteLine($"FAILED {failed.Store} {failed.Scenario}: {failed.Error ?? string.Join("; ", failed.Steps.SelectMany(s => s.Ledger.Problems))}");
+        }
+
+        Console.WriteLine($"load: took {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMinutes:0.0} min");
+        var passed = results.Count(r => r.Passed);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load: {passed} passed, {results.Count - passed} failed"));
+        return results.Count - passed == 0 ? 0 : 1;
+    }
+
+    /// <summary>Other work on the machine skews every number; the report says how busy it was.</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    private static async Task RunStoreAsync(
+        BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks, string folder, List<ScenarioResult> results, List<string> notes)
+    {
+        var storeFolder = Directory.CreateDirectory(Path.Combine(folder, store)).FullName;
+        ChildProcess? redis = null;
+        try
+        {
+            var connection = "";
+            if (store == BenchSettings.Redis)
+            {
+                if (await Processes.StartRedisAsync(storeFolder).ConfigureAwait(false) is not { } started)
+                {
+                    var skipped = "redis: skipped, redis-server is not installed (apt-get install redis-server)";
+                    Console.WriteLine(skipped);
+                    notes.Add(skipped);
+                    return;
+                }
+
+                (redis, connection) = started;
+            }
+
+            Console.WriteLine(store == BenchSettings.Redis ? $"{store} (redis-server {connection}, appendfsync always)" : $"{store} (embedded store)");
+            BenchContext context;
+            try
+            {
+                context = await BenchContext.StartAsync(settings, store, connection, baselines, callbacks, storeFolder).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException)
+            {
+                Console.WriteLine($"{store}: relay did not start: {ex.Message}");
+                results.Add(new ScenarioResult(store, "start", [], ex.Message));
+                return;
+            }
+
+            await using (context.ConfigureAwait(false))
+            {
+                foreach (var scenario in ScenarioCatalog.All.Where(s => s is IngestScenario || settings.Scenarios.Contains(s.Name)))
+                {
+                    Console.WriteLine($"{store} {scenario.Name}");
+                    try
+                    {
+                        results.Add(new ScenarioResult(store, scenario.Name, await scenario.RunAsync(context).ConfigureAwait(false), null));
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TimeoutException or IOException)
+                    {
+                        // Record and go on: one broken scenario should not hide the others' results.
+                        Console.WriteLine($"{store} {scenario.Name}: {ex.GetType().Name}: {ex.Message}");
+                        results.Add(new ScenarioResult(store, scenario.Name, [], $"{ex.GetType().Name}: {ex.Message}"));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            redis?.Dispose();
+        }
+    }
+}

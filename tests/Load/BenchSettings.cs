@@ -1,0 +1,34 @@
+namespace Relay.Load;
+
+/// <summary>How long and how hard the benchmark runs; <see cref="Smoke"/> is the short version CI runs.</summary>
+internal sealed record BenchSettings(
+    bool Smoke,
+    TimeSpan Duration,
+    TimeSpan Warmup,
+    TimeSpan Outage,
+    int Connections,
+    IReadOnlyList<string> Stores,
+    IReadOnlySet<string> Scenarios,
+    string ResultsFolder,
+    string RelayDll)
+{
+    public const string Garnet = "garnet";
+    public const string Redis = "redis";
+
+    /// <summary>Fraction of the relay's maximum ingest rate used by every scenario after ingest.</summary>
+    public const double HalfOfMax = 0.5;
+
+    /// <summary>End-to-end is also offered this multiple of YARP's maximum rate: the deliveries target (0.5×) plus headroom.</summary>
+    public const double YarpShare = 0.6;
+
+    public string Mode => Smoke ? "smoke" : "full";
+
+    /// <summary>Upper bound on waiting, after the load stops, for every acked event to reach every sink.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// A drain that has seen no delivery for this long has stalled: longer than the relay's longest quiet spell while
+    /// recovering (a 15 s circuit break plus a 10 s retry step).
+    /// </summary>
+    public static readonly TimeSpan DrainStall = TimeSpan.FromSeconds(45);
+}

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HdrHistogram;
+
+namespace Relay.Load;
+
+/// <summary>Latency percentiles in milliseconds, read from a microsecond HdrHistogram.</summary>
+internal sealed record LatencyStats(long Count, double Mean, double P50, double P75, double P95, double P99, double Max)
+{
+    public static LatencyStats From(HistogramBase histogram) => histogram.TotalCount == 0
+        ? new LatencyStats(0, 0, 0, 0, 0, 0, 0)
+        : new LatencyStats(
+            histogram.TotalCount,
+            histogram.GetMean() / 1000,
+            histogram.GetValueAtPercentile(50) / 1000.0,
+            histogram.GetValueAtPercentile(75) / 1000.0,
+            histogram.GetValueAtPercentile(95) / 1000.0,
+            histogram.GetValueAtPercentile(99) / 1000.0,
+            histogram.GetMaxValue() / 1000.0);
+}
+
+/// <summary>One load run, NBomber-style: ok and failed requests, requests per second, latency percentiles.</summary>
+internal sealed record RunStats(
+    string Name, string Model, long Ok, long Failed, double Rps, double Seconds, LatencyStats Latency, IReadOnlyDictionary<string, long> Failures);
+
+/// <summary>One step of a scenario: its load, its closed ledger, the relay's peak memory, and baselines run at the same rate.</summary>
+internal sealed record StepResult(string Step, RunStats Load, LedgerResult Ledger, double? MaxRssMb, IReadOnlyList<RunStats> BaselinesAtRate);
+
+internal sealed record ScenarioResult(string Store, string Scenario, IReadOnlyList<StepResult> Steps, string? Error)
+{
+    public bool Passed => Error is null && Steps.All(s => s.Ledger.Balanced);
+}
+
+internal sealed record TargetVerdict(string Target, string Verdict, string Detail);
+
+internal sealed record BenchReport(
+    string Mode, string Machine, DateTimeOffset At, IReadOnlyList<RunStats> Baselines, IReadOnlyList<ScenarioResult> Scenarios,
+    IReadOnlyList<TargetVerdict> Targets, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// Renders a <see cref="BenchReport"/> as markdown (for people, ratios to the baselines included) and JSON (for
+/// tools), and keeps the histogram settings in one place.
+/// </summary>
+internal static class LatencyReport
+{
+    public const string KestrelBaseline = "bare Kestrel";
+    public const string YarpBaseline = "YARP pass-through";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Microseconds from 1 µs to one hour, three significant digits.</summary>
+    public static LongConcurrentHistogram NewHistogram() => new(1, 3_600_000_000, 3);
+
+    public static async Task<(string Markdown, string Json)> WriteAsync(BenchReport report, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var stamp = report.At.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var markdownPath = Path.Combine(folder, $"bench-{report.Mode}-{stamp}.md");
+        var jsonPath = Path.ChangeExtension(markdownPath, ".json");
+        await File.WriteAllTextAsync(markdownPath, Markdown(report)).ConfigureAwait(false);
+        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(report, Json)).ConfigureAwait(false);
+        return (markdownPath, jsonPath);
+    }
+
+    public static string Markdown(BenchReport report)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Relay load benchmark ({report.Mode})").AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"{report.At:yyyy-MM-dd HH:mm} UTC, {report.Machine}. Latencies in ms; RPS = acknowledged requests per second.").AppendLine();
+
+        var kestrel = report.Baselines.FirstOrDefault(b => b.Name == KestrelBaseline);
+        var yarp = report.Baselines.FirstOrDefault(b => b.Name == YarpBaseline);
+        md.AppendLine("## Baselines (same machine, same run)").AppendLine();
+        Table(md, ["run", "model", "ok", "fail", "RPS", "p50", "p75", "p95", "p99", "max"], report.Baselines.Select(b => (IReadOnlyList<string>)[b.Name, b.Model, .. LoadColumns(b)]));
+
+        md.AppendLine("## Relay: acknowledgements").AppendLine();
+        md.AppendLine("Closed-model rows compare RPS with the baselines' maximum; open-model rows compare p99 with the baselines run at the same rate.").AppendLine();
+        var ackRows = new List<IReadOnlyList<string>>();
+        foreach (var (scenario, step) in Steps(report))
+        {
+            var closed = step.Load.Model.StartsWith("closed", StringComparison.Ordinal);
+            var atRate = (string name) => step.BaselinesAtRate.FirstOrDefault(b => b.Name == name);
+            ackRows.Add([
+                scenario.Store, scenario.Scenario, step.Step, step.Load.Model, .. LoadColumns(step.Load),
+                closed ? Ratio(step.Load.Rps, kestrel?.Rps) : "",
+                closed ? Ratio(step.Load.Rps, yarp?.Rps) : "",
+                closed ? "" : Ratio(step.Load.Latency.P99, atRate(KestrelBaseline)?.Latency.P99),
+                closed ? "" : Ratio(step.Load.Latency.P99, atRate(YarpBaseline)?.Latency.P99),
+            ]);
+        }
+
+        Table(md, ["store", "scenario", "step", "model", "ok", "fail", "RPS", "p50", "p75", "p95", "p99", "max", "RPS × Kestrel", "RPS × YARP", "p99 × Kestrel", "p99 × YARP"], ackRows);
+
+        var atRateRows = Steps(report).SelectMany(s => s.Step.BaselinesAtRate.Select(b => (IReadOnlyList<string>)[s.Scenario.Store, s.Step.Step, b.Name, b.Model, .. LoadColumns(b)])).ToList();
+        if (atRateRows.Count > 0)
+        {
+            md.AppendLine("### Baselines at the relay's rates").AppendLine();
+            Table(md, ["store", "step", "baseline", "model", "ok", "fail", "RPS", "p50", "p75", "p95", "p99", "max"], atRateRows);
+        }
+
+        md.AppendLine("## Relay: deliveries (scheduled send → arrival at the sink)").AppendLine();
+        var deliveryRows = new List<IReadOnlyList<string>>();
+        foreach (var (scenario, step) in Steps(report).Where(s => s.Step.Ledger.AllSinks is not null))
+        {
+            foreach (var sink in step.Ledger.Sinks)
+            {
+                deliveryRows.Add([scenario.Store, scenario.Scenario, step.Step, sink.Sink, Count(sink.Delivered), Count(sink.Redelivered), Count(sink.DoubleAccepted), .. Percentiles(sink.Latency), ""]);
+            }
+
+            deliveryRows.Add([scenario.Store, scenario.Scenario, step.Step, "all sinks", Count(step.Ledger.AllSinks!.Count), "", "", .. Percentiles(step.Ledger.AllSinks!), Number(step.Ledger.EventsDeliveredPerSecond)]);
+        }
+
+        Table(md, ["store", "scenario", "step", "sink", "delivered", "redelivered", "double", "p50", "p75", "p95", "p99", "max", "events/s to all sinks"], deliveryRows);
+
+        md.AppendLine("## Ledgers").AppendLine();
+        md.AppendLine("sent = distinct events sent; acked = distinct events acknowledged; relay new = events the relay counted as new (/metrics); per sink: delivered (dead-lettered); pending = still queued at the end.").AppendLine();
+        var sinkNames = Steps(report).SelectMany(s => s.Step.Ledger.Sinks.Select(k => k.Sink)).Distinct().ToList();
+        var ledgerRows = Steps(report).Select(s => (IReadOnlyList<string>)[
+            s.Scenario.Store, s.Scenario.Scenario, s.Step.Step, Count(s.Step.Ledger.SentEvents), Count(s.Step.Ledger.Requests), Count(s.Step.Ledger.AckedEvents),
+            Count(s.Step.Ledger.RelayNewEvents), Count(s.Step.Ledger.RelayDuplicates),
+            .. sinkNames.Select(n => s.Step.Ledger.Sinks.FirstOrDefault(k => k.Sink == n) is { } k ? $"{Count(k.Delivered)} ({k.Dead})" : ""),
+            Count(s.Step.Ledger.Pending), s.Step.MaxRssMb is { } rss ? rss.ToString("0", CultureInfo.InvariantCulture) : "",
+            s.Step.Ledger.Balanced ? "balanced" : "FAILED: " + string.Join("; ", s.Step.Ledger.Problems)]).ToList();
+        Table(md, ["store", "scenario", "step", "sent", "requests", "acked", "relay new", "relay dup", .. sinkNames, "pending", "relay RSS max MB", "ledger"], ledgerRows);
+
+        var errors = report.Scenarios.Where(s => s.Error is not null).ToList();
+        if (errors.Count > 0)
+        {
+            md.AppendLine("## Scenarios that did not finish").AppendLine();
+            foreach (var s in errors)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {s.Store} {s.Scenario}: {s.Error}");
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine("## Targets").AppendLine();
+        foreach (var target in report.Targets)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- **{target.Verdict}** {target.Target}: {target.Detail}");
+        }
+
+        md.AppendLine();
+        if (report.Notes.Count > 0)
+        {
+            md.AppendLine("## Notes").AppendLine();
+            foreach (var note in report.Notes)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
+            }
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>One console line for a finished run, printed as the benchmark goes.</summary>
+    public static string Line(string label, RunStats run)
+    {
+        var line = string.Create(
+            CultureInfo.InvariantCulture,
+            $"  {label,-34} {run.Model,-34} ok {run.Ok,8} fail {run.Failed,6}  {run.Rps,8:0} rps  p50 {run.Latency.P50,7:0.00}  p99 {run.Latency.P99,8:0.00}  max {run.Latency.Max,8:0.0} ms");
+        return run.Failures.Count == 0 ? line : line + "  (" + string.Join(", ", run.Failures.Select(f => $"{f.Key}: {f.Value}")) + ")";
+    }
+
+    private static IEnumerable<(ScenarioResult Scenario, StepResult Step)> Steps(BenchReport report) =>
+        report.Scenarios.SelectMany(s => s.Steps.Select(step => (s, step)));
+
+    private static IEnumerable<string> LoadColumns(RunStats run) =>
+        [Count(run.Ok), Count(run.Failed), Number(run.Rps), .. Percentiles(run.Latency)];
+
+    private static IEnumerable<string> Percentiles(LatencyStats l) => [Ms(l.P50), Ms(l.P75), Ms(l.P95), Ms(l.P99), Ms(l.Max)];
+
+    private static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+
+    private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Number(double? n) => n is { } v ? v.ToString("0", CultureInfo.InvariantCulture) : "";
+
+    private static string Ratio(double value, double? baseline) =>
+        baseline is > 0 ? (value / baseline.Value).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "";
+
+    private static void Table(StringBuilder md, IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        md.Append("| ").AppendJoin(" | ", headers).AppendLine(" |");
+        md.Append('|').AppendJoin("", headers.Select(_ => "---|")).AppendLine();
+        foreach (var row in rows)
+        {
+            md.Append("| ").AppendJoin(" | ", row).AppendLine(" |");
+        }
+
+        md.AppendLine();
+    }
+}

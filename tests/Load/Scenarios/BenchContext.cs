@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Relay.Load.Scenarios;
+
+/// <summary>One step of a scenario: which events it sends, how many, and whether they are meant to reach the sinks.</summary>
+/// <param name="Requests">Upper bound on requests (a closed-model run stops there).</param>
+/// <param name="Events">Distinct events the step may use; fewer than requests when events repeat.</param>
+/// <param name="EventOf">Maps request index to event index; identity when every request is a new event.</param>
+internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliveries, long Requests, long Events, Func<long, long>? EventOf = null);
+
+/// <summary>
+/// Everything a scenario works with on one store variant: the relay process and its URL, the three sinks, the load
+/// client, the baselines, and the rates measured so far. It runs a step end to end: counters before, load, drain,
+/// counters after, ledger closed.
+/// </summary>
+internal sealed class BenchContext : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+    private Ledger? _current;
+    private long _nextEvent = 1;
+
+    private BenchContext(BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks)
+    {
+        Settings = settings;
+        Store = store;
+        Baselines = baselines;
+        Callbacks = callbacks;
+    }
+
+    public BenchSettings Settings { get; }
+
+    public string Store { get; }
+
+    public BaselineServers Baselines { get; }
+
+    public YousignCallbacks Callbacks { get; }
+
+    public ChildProcess Relay { get; private set; } = null!;
+
+    public HttpClient RelayClient { get; private set; } = null!;
+
+    public IReadOnlyList<Sink> Sinks { get; private set; } = [];
+
+    /// <summary>Acked requests per second of the closed-model ingest run on this store; later scenarios take their rate from it.</summary>
+    public double MaxIngestRate { get; set; }
+
+    public static async Task<BenchContext> StartAsync(BenchSettings settings, string store, string storeConnection, BaselineServers baselines, YousignCallbacks callbacks, string folder)
+    {
+        var context = new BenchContext(settings, store, baselines, callbacks);
+        try
+        {
+            var sinks = new List<Sink>();
+            foreach (var name in (string[])["crm", "archive", "billing"])
+            {
+                var index = sinks.Count;
+                var sink = await Sink.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false);
+                sinks.Add(sink);
+                context._owned.Add(sink);
+            }
+
+            context.Sinks = sinks;
+            var config = Processes.WriteRelayConfig(folder, storeConnection, sinks, settings.Outage);
+            var (relay, url) = await Processes.StartRelayAsync(settings.RelayDll, config, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
+            context.Relay = relay;
+            context.RelayClient = LoadClients.Create(url);
+            return context;
+        }
+        catch
+        {
+            await context.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Hands out event numbers unique across the run, so a late redelivery is never mistaken for a new event.</summary>
+    public long ReserveEvents(long count) => Interlocked.Add(ref _nextEvent, count) - count;
+
+    /// <summary>Requests for a load that no ledger follows (warm-up, baselines): numbered apart from every ledger.</summary>
+    public Workload UntrackedWorkload(long requests, string eventName)
+    {
+        var first = ReserveEvents(requests);
+        return new Workload((index, _) => Callbacks.Create(first + index, eventName), null, requests);
+    }
+
+    /// <summary>Warms the relay up (JIT, connection pools, store) with unrouted events before anything is measured.</summary>
+    public async Task WarmUpAsync()
+    {
+        var run = await ClosedModelLoad.RunAsync(
+            "warm-up", RelayClient, UntrackedWorkload(LoadClients.ClosedCapacity(Settings.Warmup), YousignCallbacks.UnroutedEvent), Settings.Connections, Settings.Warmup).ConfigureAwait(false);
+        Console.WriteLine(LatencyReport.Line($"{Store} warm-up", run));
+    }
+
+    /// <summary>
+    /// Runs one step: reads the relay's counters, runs <paramref name="load"/> with a workload that books every
+    /// request in a fresh ledger, calls <paramref name="afterLoad"/> (a sink recovering), waits for the deliveries to
+    /// drain, reads the counters again and closes the ledger. Relay memory is sampled throughout.
+    /// </summary>
+    public async Task<StepResult> RunStepAsync(StepPlan plan, Func<Workload, Task<RunStats>> load, Action? afterLoad = null)
+    {
+        var ledger = new Ledger([.. Sinks.Select(s => s.Name)], ReserveEvents(plan.Events), plan.Events, plan.ExpectsDeliveries);
+        var eventOf = plan.EventOf ?? (static index => index);
+        var workload = new Workload(
+            (index, scheduled) =>
+            {
+                var number = ledger.FirstEvent + eventOf(index);
+                ledger.Sent(number, scheduled);
+                return Callbacks.Create(number, plan.EventName);
+            },
+            (index, ok) => ledger.Acknowledged(ledger.FirstEvent + eventOf(index), ok),
+            plan.Requests);
+
+        var before = await ReadCountersAsync().ConfigureAwait(false);
+        Volatile.Write(ref _current, ledger);
+        RunStats stats;
+        double maxRss;
+        await using (var rss = new RssSampler(Relay))
+        {
+            stats = await load(workload).ConfigureAwait(false);
+            afterLoad?.Invoke();
+            await DrainAsync(ledger).ConfigureAwait(false);
+            maxRss = rss.Max;
+        }
+
+        var result = ledger.Close(before, await ReadCountersAsync().ConfigureAwait(false));
+        Console.WriteLine(LatencyReport.Line($"{Store} {plan.Name}", stats));
+        Console.WriteLine(LedgerLine(result, maxRss));
+        return new StepResult(plan.Name, stats, result, maxRss, []);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        RelayClient?.Dispose();
+        Relay?.Dispose();
+        foreach (var owned in _owned)
+        {
+            await owned.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string LedgerLine(LedgerResult ledger, double maxRss)
+    {
+        var sinks = string.Join(" ", ledger.Sinks.Select(s => $"{s.Sink} {s.Delivered}" + (s.Dead > 0 ? $" ({s.Dead} dead)" : "") + (s.Redelivered > 0 ? $" (+{s.Redelivered} redelivered)" : "")));
+        var verdict = ledger.Balanced ? "balanced" : "FAILED: " + string.Join("; ", ledger.Problems);
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB | {verdict}");
+    }
+
+    private Task<RelayCounters> ReadCountersAsync() => RelayCounters.ReadAsync(RelayClient, RelayClient.BaseAddress!);
+
+    /// <summary>
+    /// Waits until every acked event has reached every sink. It stops early when nothing has arrived for a while and
+    /// the relay reports nothing left to send (lost or dead-lettered events: the ledger will say which), when nothing
+    /// has arrived for <see cref="BenchSettings.DrainStall"/>, or at <see cref="BenchSettings.DrainLimit"/>; a backlog
+    /// that is still moving is waited for. Then it waits for a queue-depth sample taken after the last delivery (the
+    /// relay samples every 5 s), so the closing counters are current.
+    /// </summary>
+    private async Task DrainAsync(Ledger ledger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (ledger.ExpectsDeliveries && !ledger.AllAckedDelivered && Stopwatch.GetElapsedTime(started) < BenchSettings.DrainLimit)
+        {
+            await Task.Delay(250).ConfigureAwait(false);
+            var sinceArrival = Stopwatch.GetElapsedTime(Math.Max(ledger.LastArrival, started));
+            if (sinceArrival > BenchSettings.DrainStall
+                || (sinceArrival > TimeSpan.FromSeconds(8) && (await ReadCountersAsync().ConfigureAwait(false)).Targets.Values.Sum(t => t.Pending) == 0))
+            {
+                break;
+            }
+        }
+
+        var sampled = Math.Max(ledger.LastArrival, started) + (long)(5.5 * Stopwatch.Frequency);
+        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), sampled);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < 15 && (await ReadCountersAsync().ConfigureAwait(false)).Targets.Values.Sum(t => t.Pending) > 0; i++)
+        {
+            await Task.Delay(1000).ConfigureAwait(false);
+        }
+    }
+}

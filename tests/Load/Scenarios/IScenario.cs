@@ -1,0 +1,16 @@
+namespace Relay.Load.Scenarios;
+
+/// <summary>A benchmark scenario: one or more load steps against the relay, each ending with a closed ledger.</summary>
+internal interface IScenario
+{
+    string Name { get; }
+
+    Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context);
+}
+
+/// <summary>The scenarios in the order they run. Ingest comes first: it measures the rate the others are set from.</summary>
+internal static class ScenarioCatalog
+{
+    public static readonly IReadOnlyList<IScenario> All =
+        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario()];
+}

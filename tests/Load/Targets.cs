@@ -1,0 +1,86 @@
+using System.Globalization;
+
+namespace Relay.Load;
+
+/// <summary>
+/// The performance targets, evaluated against this run's own baselines and printed PASS / MISS (with the margin) /
+/// SKIP. They are shown, not asserted: numbers vary with the machine; ledgers are what fail a run.
+/// </summary>
+internal static class Targets
+{
+    public const string Pass = "PASS";
+    public const string Miss = "MISS";
+    public const string Skip = "SKIP";
+
+    private const double MaxP99Ms = 20;
+    private const double MaxRssMb = 300;
+
+    public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<RunStats> baselines, IReadOnlyList<ScenarioResult> scenarios)
+    {
+        var yarp = baselines.FirstOrDefault(b => b.Name == LatencyReport.YarpBaseline)?.Rps;
+        var verdicts = new List<TargetVerdict>
+        {
+            Throughput(scenarios, BenchSettings.Redis, 1.0, yarp),
+            Throughput(scenarios, BenchSettings.Garnet, 0.5, yarp),
+        };
+
+        foreach (var store in (string[])[BenchSettings.Redis, BenchSettings.Garnet])
+        {
+            var name = $"ingest on {store}: p99 ack ≤ {MaxP99Ms:0} ms at half of the relay's max rate";
+            verdicts.Add(Find(scenarios, store, "ingest", "50% of max") is { } half
+                ? AtMost(name, half.Load.Latency.P99, MaxP99Ms, "ms", $"p99 {Ms(half.Load.Latency.P99)} at {half.Load.Rps:0} rps")
+                : new TargetVerdict(name, Skip, "not measured"));
+
+            name = $"end-to-end on {store}, 3 sinks: sustained deliveries/s ≥ 0.5× YARP rps";
+            var e2e = Find(scenarios, store, "end-to-end", "× YARP rate");
+            verdicts.Add(e2e?.Ledger.EventsDeliveredPerSecond is { } perSecond && yarp is > 0
+                ? AtLeast(name, perSecond / yarp.Value, 0.5, $"{perSecond:0} events/s reached all 3 sinks ({perSecond * 3:0} deliveries/s) = {perSecond / yarp.Value:0.00}× YARP ({yarp:0} rps), offered {e2e.Load.Rps:0}/s")
+                : new TargetVerdict(name, Skip, "not measured"));
+
+            name = $"end-to-end on {store} at 50% of max: relay RSS ≤ {MaxRssMb:0} MB";
+            verdicts.Add(Find(scenarios, store, "end-to-end", "50% of max") is { MaxRssMb: { } rss } step
+                ? AtMost(name, rss, MaxRssMb, "MB", $"max {rss:0} MB at {step.Load.Rps:0} rps")
+                : new TargetVerdict(name, Skip, "not measured"));
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>What the slow-target scenario shows: the healthy sinks' latency beside the same sinks with nobody slow.</summary>
+    public static IEnumerable<string> Observations(IReadOnlyList<ScenarioResult> scenarios)
+    {
+        foreach (var slow in scenarios.Where(s => s.Scenario == "slow-target" && s.Steps.Count > 0))
+        {
+            var healthy = Find(scenarios, slow.Store, "end-to-end", "50% of max");
+            var step = slow.Steps[0];
+            var sinks = step.Ledger.Sinks.Take(step.Ledger.Sinks.Count - 1).Select(s =>
+            {
+                var before = healthy?.Ledger.Sinks.FirstOrDefault(h => h.Sink == s.Sink);
+                return $"{s.Sink} p99 {Ms(s.Latency.P99)}" + (before is null ? "" : $" (all healthy: {Ms(before.Latency.P99)})");
+            });
+            yield return $"slow-target on {slow.Store}: {string.Join(", ", sinks)}; relay RSS max {step.MaxRssMb:0} MB"
+                + (healthy?.MaxRssMb is { } rss ? $" (all healthy: {rss:0} MB)" : "") + ".";
+        }
+    }
+
+    private static TargetVerdict Throughput(IReadOnlyList<ScenarioResult> scenarios, string store, double share, double? yarp)
+    {
+        var name = $"ingest on {store}: max throughput ≥ {share:0.0}× YARP";
+        return Find(scenarios, store, "ingest", "max throughput") is { } max && yarp is > 0
+            ? AtLeast(name, max.Load.Rps / yarp.Value, share, $"{max.Load.Rps:0} rps = {max.Load.Rps / yarp.Value:0.00}× YARP ({yarp:0} rps)")
+            : new TargetVerdict(name, Skip, "not measured");
+    }
+
+    private static TargetVerdict AtLeast(string name, double ratio, double wanted, string detail) => ratio >= wanted
+        ? new TargetVerdict(name, Pass, detail)
+        : new TargetVerdict(name, Miss, $"{detail}; short by {(1 - (ratio / wanted)) * 100:0}% of the target");
+
+    private static TargetVerdict AtMost(string name, double value, double limit, string unit, string detail) => value <= limit
+        ? new TargetVerdict(name, Pass, detail)
+        : new TargetVerdict(name, Miss, string.Create(CultureInfo.InvariantCulture, $"{detail}; over by {value - limit:0.#} {unit} ({((value / limit) - 1) * 100:0}%)"));
+
+    private static StepResult? Find(IReadOnlyList<ScenarioResult> scenarios, string store, string scenario, string step) =>
+        scenarios.FirstOrDefault(s => s.Store == store && s.Scenario == scenario)?.Steps.FirstOrDefault(s => s.Step.EndsWith(step, StringComparison.Ordinal));
+
+    private static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + " ms";
+}

@@ -1,0 +1,419 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Sources.Sovos;
+using Relay.Store;
+using Relay.Telemetry;
+using Relay.Tests.Infrastructure;
+
+namespace Relay.Tests.Sources;
+
+/// <summary>
+/// <c>sovos-sse</c> against a real fake Sovos (token endpoint and stream on Kestrel), a real relay and real targets:
+/// framing, heartbeats, drops, 401s and error frames, the token cache, the store lease between replicas, and logs
+/// that never show the client secret, the token or a presigned URL's signature.
+/// </summary>
+public sealed class SovosTests
+{
+    public static TheoryData<string> Stores => TestStore.All;
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Stream_DropA401AndAnErrorFrame_EachEventDeliveredOnceAndTokenReused(string storeName)
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var metricsAttached = new TaskCompletionSource();
+        var a = FakeSovos.Notification("env-1", "SIGNER_VIEWED");
+        var b = FakeSovos.Notification("env-2", "REJECTED");
+        var c = FakeSovos.Notification("env-1", "COMPLETED");
+        var d = FakeSovos.Notification("env-3", "EXPIRED");
+        sovos.OnSubscribe = async s =>
+        {
+            switch (s.Number)
+            {
+                case 1:
+                    await metricsAttached.Task;
+                    await s.HeartbeatAsync();
+                    await s.EventAsync(a);
+                    await s.RawAsync("data:\n\n");
+                    await s.EventAsync("""{"result":{}}""");
+                    await s.EventAsync(b);
+
+                    // Cut only once both are in: a reset discards whatever the relay has not read yet.
+                    while (crm.Received.Count < 2)
+                    {
+                        await Task.Delay(20);
+                    }
+
+                    sovos.RevokeTokens();
+                    s.Drop();
+                    return;
+                case 2:
+                    await s.HeartbeatAsync();
+                    await s.EventAsync(a);
+                    await s.EventAsync(c);
+                    await s.ErrorAsync(14, $"upstream unavailable, see http://storage.example/x.pdf?X-Amz-Signature={FakeSovos.PresignedSignature}");
+                    await Task.Delay(Timeout.Infinite, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+                    return;
+                default:
+                    await s.EventAsync(d);
+                    await s.ForwardPublishedAsync();
+                    return;
+            }
+        };
+        var logs = new CapturedLogs();
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """, configure: logs.AttachTo);
+        using var reconnects = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.reconnects");
+        metricsAttached.SetResult();
+
+        var delivered = await crm.WaitForAsync(4);
+        await Task.Delay(500);
+
+        // Duplicates across reconnects dropped: A came twice, was delivered once.
+        Assert.Equal(4, crm.Received.Count);
+        Assert.Equal(new[] { a, b, c, d }.Order(), delivered.Select(r => r.BodyText).Order());
+        Assert.All(delivered, r =>
+        {
+            Assert.Equal("POST", r.Method);
+            Assert.StartsWith("application/json", r.Header("Content-Type"));
+            Assert.Equal("sovos", r.Header("X-Relay-Source"));
+        });
+        Assert.Equal(["COMPLETED", "EXPIRED", "REJECTED", "SIGNER_VIEWED"], delivered.Select(r => r.Header("X-Relay-Event-Type")).Order());
+
+        // Ordering key = envelope id: both events of env-1 share its partition.
+        var expected = EventIds.PartitionOf("env-1", 4);
+        foreach (var body in new[] { a, c })
+        {
+            Assert.True(EventIds.TryGetPartition(delivered.Single(r => r.BodyText == body).Header("webhook-id"), 4, out var partition));
+            Assert.Equal(expected, partition);
+        }
+
+        // Token: cached across reconnects (3 connections, 2 tokens), fetched again only after the 401.
+        Assert.Equal(3, sovos.Connects);
+        Assert.Equal(1, sovos.Refused);
+        Assert.Equal(2, sovos.TokensIssued.Count);
+
+        // Reopened after the drop, the 401 and the error frame.
+        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        Assert.Equal(3, state.Reconnects);
+        Assert.Equal(3, reconnects.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.True(state is { Role: ConnectorRole.Holder, Connected: true, EventsReceived: 5 }, state.ToString());
+
+        var ready = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        var check = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("sovos");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", check.GetProperty("status").GetString());
+        Assert.Equal("sovos: connected", check.GetProperty("description").GetString());
+
+        var logged = logs.All;
+        Assert.Contains("error frame", logged, StringComparison.Ordinal);
+        Assert.Contains("envelope env-1 status COMPLETED", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeSovos.ClientSecret, logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeSovos.PresignedSignature, logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Amz-Credential", logged, StringComparison.Ordinal);
+        Assert.All(sovos.TokensIssued, token => Assert.DoesNotContain(token, logged, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Stream_NdJson_EventsDeliveredAndBlankLinesIgnored()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.NdJson = true;
+        var completed = FakeSovos.Notification("env-nd-1", "COMPLETED");
+        var cancelled = FakeSovos.Notification("env-nd-2", "CANCELLED");
+        sovos.OnSubscribe = async s =>
+        {
+            await s.HeartbeatAsync();
+            await s.EventAsync(completed);
+            await s.RawAsync("not json at all\n");
+            await s.EventAsync("""{"result":{}}""");
+            await s.EventAsync(cancelled);
+            await s.ForwardPublishedAsync();
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm, events: [COMPLETED, CANCEL*] }]")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        var delivered = await crm.WaitForAsync(2);
+
+        Assert.Equal(new[] { completed, cancelled }.Order(), delivered.Select(r => r.BodyText).Order());
+        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        Assert.Equal(0, state.Reconnects);
+        Assert.Contains("not JSON", state.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Token_CachedUntilEightyPercentOfLifetime_ThenFetchedAgain()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        sovos.TokenLifetime = TimeSpan.FromSeconds(100);
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var http = new HttpClient();
+        using var tokens = new SovosTokenClient(http, Config(sovos), time);
+
+        var first = await tokens.GetAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(79));
+        Assert.Equal(first, await tokens.GetAsync(CancellationToken.None));
+        Assert.Single(sovos.TokensIssued);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        var second = await tokens.GetAsync(CancellationToken.None);
+        Assert.NotEqual(first, second);
+        Assert.Equal(2, sovos.TokensIssued.Count);
+
+        // A 401 from the stream drops the token at once; a stale token being dropped changes nothing.
+        tokens.Invalidate(first);
+        Assert.Equal(second, await tokens.GetAsync(CancellationToken.None));
+        tokens.Invalidate(second);
+        Assert.NotEqual(second, await tokens.GetAsync(CancellationToken.None));
+        Assert.Equal(3, sovos.TokensIssued.Count);
+    }
+
+    [Fact]
+    public async Task Token_WrongSecret_ErrorNamesOAuthCodeButNotTheSecret()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        using var http = new HttpClient();
+        using var tokens = new SovosTokenClient(http, Config(sovos) with { ClientSecret = "wrong-planted-secret" }, TimeProvider.System);
+
+        var error = await Assert.ThrowsAsync<SovosTokenException>(() => tokens.GetAsync(CancellationToken.None));
+
+        Assert.Equal("token endpoint answered 401 (invalid_client)", error.Message);
+        Assert.Empty(sovos.TokensIssued);
+    }
+
+    [Theory]
+    [InlineData(3600, 3540)]
+    [InlineData(100, 80)]
+    [InlineData(2, 1.6)]
+    public void RefreshAt_LaterOfEightyPercentAndSixtySecondsBefore(double lifetimeSeconds, double refreshAfterSeconds)
+    {
+        var issued = DateTimeOffset.UnixEpoch;
+        Assert.Equal(issued.AddSeconds(refreshAfterSeconds), SovosTokenClient.RefreshAt(issued, TimeSpan.FromSeconds(lifetimeSeconds)));
+    }
+
+    [Theory]
+    [InlineData(1, 0.0, 500)]
+    [InlineData(1, 0.999999, 1000)]
+    [InlineData(2, 0.0, 1000)]
+    [InlineData(4, 0.0, 4000)]
+    [InlineData(7, 0.0, 30000)]
+    [InlineData(50, 0.999999, 60000)]
+    public void ReconnectBackoff_DoublesFromInitialToMax_WithEqualJitter(int failures, double random, double expectedMs)
+    {
+        var delay = ReconnectBackoff.Delay(failures, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), random);
+        Assert.Equal(expectedMs, delay.TotalMilliseconds, 0.5);
+    }
+
+    [Theory]
+    [InlineData("""{"result":{"message":{"envelopeId":"e1","status":"COMPLETED"}}}""", "Event", "e1", "COMPLETED")]
+    [InlineData("""{"message":{"envelopeId":"e2","status":"REJECTED"}}""", "Event", "e2", "REJECTED")]
+    [InlineData("""{"envelopeId":"e3","status":"SOMETHING_NEW"}""", "Event", "e3", "SOMETHING_NEW")]
+    [InlineData("""{"error":{"code":16,"message":"unauthenticated"}}""", "Error", "", "")]
+    [InlineData("""{"result":{}}""", "Ignored", "", "")]
+    [InlineData("""{"result":{"message":{"envelopeId":"e4"}}}""", "Ignored", "", "")]
+    [InlineData("   ", "Ignored", "", "")]
+    [InlineData("[1,2]", "Ignored", "", "")]
+    [InlineData("{not json", "Invalid", "", "")]
+    public void Frame_Parse_ClassifiesEventsErrorsAndHeartbeats(string data, string kind, string envelopeId, string status)
+    {
+        var frame = SovosFrame.Parse(System.Text.Encoding.UTF8.GetBytes(data));
+        Assert.Equal((kind, envelopeId, status), (frame.Kind.ToString(), frame.EnvelopeId, frame.Status));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Lease_OneOwnerAtATime_RenewAndReleaseOnlyByTheHolder(string storeName)
+    {
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), "targets:\n  crm: { url: \"http://127.0.0.1:9/hook\" }\n");
+        var key = relay.Store.Keys.ConnectorLease("lease-test");
+        var first = new StoreLease(relay.Store, key, "replica-a");
+        var second = new StoreLease(relay.Store, key, "replica-b");
+        var ttl = TimeSpan.FromSeconds(30);
+
+        Assert.True(await first.TryAcquireAsync(ttl));
+        Assert.True(await first.TryAcquireAsync(ttl));
+        Assert.False(await second.TryAcquireAsync(ttl));
+        Assert.False(await second.RenewAsync(ttl));
+        await second.ReleaseAsync();
+        Assert.Equal("replica-a", await first.HolderAsync());
+        Assert.True(await first.RenewAsync(ttl));
+
+        await first.ReleaseAsync();
+        Assert.Null(await second.HolderAsync());
+        Assert.True(await second.TryAcquireAsync(TimeSpan.FromMilliseconds(300)));
+        await Task.Delay(600);
+        Assert.False(await second.RenewAsync(ttl));
+        Assert.True(await first.TryAcquireAsync(ttl));
+    }
+
+    [Fact]
+    public async Task Lease_TakenByAnotherReplica_StreamClosedAtOnceThenRetakenWhenFree()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+        await sovos.WaitForConnectsAsync(1);
+        var key = relay.Store.Keys.ConnectorLease("sovos");
+
+        // As if the lease had expired during a pause and another replica had taken it.
+        await relay.Store.Database.StringSetAsync(key, "other-replica", TimeSpan.FromSeconds(4));
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(3));
+        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State;
+        await WaitUntilAsync(() => state.Status is { Role: ConnectorRole.Standby, LeaseHolder: "other-replica" }, TimeSpan.FromSeconds(3));
+
+        var standby = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, standby.StatusCode);
+        Assert.Contains("standby, held by other-replica", await standby.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await relay.Store.Database.KeyDeleteAsync(key);
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+        sovos.Publish(FakeSovos.Notification("env-after", "COMPLETED"));
+        Assert.Contains("env-after", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reload_SourceRemovedThenAdded_ConnectorStopsAndStartsAgain()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var targets = $"targets:\n  crm: {{ url: \"{crm.Url}hook\" }}\n";
+        var withSource = $"sources:\n{sovos.SourceYaml("sovos", "[{ target: crm }]")}\n" + targets;
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, withSource);
+        await sovos.WaitForConnectsAsync(1);
+
+        await relay.RewriteConfigAsync(TestStore.Garnet, targets);
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(5));
+        Assert.Empty(relay.Services.GetRequiredService<SovosConnectors>().Connectors);
+
+        // Released on stop, so it is taken again at once rather than after the lease runs out.
+        await relay.RewriteConfigAsync(TestStore.Garnet, withSource);
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    [Fact]
+    public async Task Health_HolderDisconnectedLongerThanGrace_NotReady()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.RevokeTokens();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+              sovos:
+                kind: sovos-sse
+                url: "{sovos.StreamUrl}"
+                tokenUrl: "{sovos.TokenUrl}"
+                clientId: {FakeSovos.ClientId}
+                clientSecret: not-the-secret
+                unhealthyAfter: 0s
+                reconnect: {"{"} initialDelay: 100ms, maxDelay: 200ms {"}"}
+                routes: [{"{"} target: crm {"}"}]
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        var description = "";
+        var status = HttpStatusCode.OK;
+        await WaitUntilAsync(
+            () =>
+            {
+                var ready = relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative)).Result;
+                status = ready.StatusCode;
+                description = JsonDocument.Parse(ready.Content.ReadAsStringAsync().Result).RootElement
+                    .GetProperty("checks").GetProperty("sovos").GetProperty("description").GetString()!;
+                return description.Contains("invalid_client", StringComparison.Ordinal);
+            },
+            TimeSpan.FromSeconds(5));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("sovos: holds the lease, disconnected (token endpoint answered 401 (invalid_client))", description);
+        Assert.Equal(0, sovos.Connects);
+    }
+
+    /// <summary>
+    /// Two relay processes on one Redis: exactly one streams; after kill -9 of that one, the other takes the lease when
+    /// it runs out (ttl 10 s) and connects, and events sent afterwards are delivered.
+    /// </summary>
+    [Fact]
+    public async Task TwoReplicas_HolderKilled_SurvivorTakesOverAndDelivers()
+    {
+        var store = TestStore.Named("redis");
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = Path.Combine(folder.Path, "relay.yaml");
+        await File.WriteAllTextAsync(config, store.StoreYaml(Path.Combine(folder.Path, "data"), folder.Prefix) + $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        using var first = await RelayProcess.StartAsync(config);
+        using var second = await RelayProcess.StartAsync(config);
+        await sovos.WaitForConnectsAsync(1);
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(1, sovos.Connects);
+        Assert.Equal(1, sovos.OpenSubscribers);
+
+        sovos.Publish(FakeSovos.Notification("env-before", "COMPLETED"));
+        await crm.WaitForAsync(1);
+
+        var holder = await SovosCheckAsync(first) == "sovos: connected" ? first : second;
+        var survivor = ReferenceEquals(holder, first) ? second : first;
+        Assert.StartsWith("sovos: standby, held by ", await SovosCheckAsync(survivor), StringComparison.Ordinal);
+
+        var killedAt = DateTimeOffset.UtcNow;
+        holder.KillHard();
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(25));
+        var takeover = DateTimeOffset.UtcNow - killedAt;
+        Assert.True(takeover <= TimeSpan.FromSeconds(20), $"took {takeover.TotalSeconds:0.0} s\n{survivor.Output}");
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+
+        sovos.Publish(FakeSovos.Notification("env-after", "COMPLETED"));
+        var delivered = await crm.WaitForAsync(2);
+        Assert.Contains(delivered, r => r.BodyText.Contains("env-after", StringComparison.Ordinal));
+        Assert.Equal("sovos: connected", await SovosCheckAsync(survivor));
+    }
+
+    private static async Task<string> SovosCheckAsync(RelayProcess relay)
+    {
+        using var client = new HttpClient { BaseAddress = relay.Url };
+        var report = JsonDocument.Parse(await client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
+        return report.GetProperty("checks").GetProperty("sovos").GetProperty("description").GetString()!;
+    }
+
+    private static SovosSseConfig Config(FakeSovos sovos) => new(
+        sovos.StreamUrl, sovos.TokenUrl, FakeSovos.ClientId, FakeSovos.ClientSecret, FakeSovos.Audience, null, SovosStreamFormat.Auto,
+        TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(30));
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"condition not met within {timeout.TotalSeconds} s");
+            await Task.Delay(50);
+        }
+    }
+}
