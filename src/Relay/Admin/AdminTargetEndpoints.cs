@@ -22,8 +22,8 @@ internal static partial class AdminTargetEndpoints
         target.MapGet("/dead-letters", DeadLettersAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
-        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, signals, loggers));
-        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, signals, loggers));
+        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, dispatch, signals, loggers));
+        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, dispatch, signals, loggers));
         target.MapPost("/test", SendTestAsync);
     }
 
@@ -34,7 +34,7 @@ internal static partial class AdminTargetEndpoints
         var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
         var views = ids.Select((id, i) => new TargetView(
             id, counts[i].Ready, counts[i].InFlight, counts[i].Retrying, counts[i].Dead, paused.Contains(id), CircuitName(dispatch.CircuitOf(id))));
-        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Default.TargetListView);
+        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Readable.TargetListView);
     }
 
     private static async Task<IResult> DeadLettersAsync(string id, HttpRequest request, EventStore store)
@@ -47,7 +47,7 @@ internal static partial class AdminTargetEndpoints
         var dead = await store.ListDeadLettersAsync(id, page.Limit, page.After).ConfigureAwait(false);
         return TypedResults.Json(
             new DeadLetterListView(id, [.. dead.Items.Select(EventRedaction.ToView)], PageQuery.Encode(dead.Next)),
-            AdminJson.Default.DeadLetterListView);
+            AdminJson.Readable.DeadLetterListView);
     }
 
     private static async Task<IResult> RedriveAsync(string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
@@ -56,7 +56,7 @@ internal static partial class AdminTargetEndpoints
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
-        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Default.RedriveView);
+        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Readable.RedriveView);
     }
 
     private static async Task<IResult> PurgeAsync(string id, EventStore store, StoreConnection connection, ILoggerFactory loggers)
@@ -64,24 +64,26 @@ internal static partial class AdminTargetEndpoints
         var purged = await store.PurgeDeadAsync(id).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
         Log.Purged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, purged);
-        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Default.PurgeView);
+        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Readable.PurgeView);
     }
 
     /// <summary>
-    /// The flag lives in the store, so it holds for every replica and across restarts; dispatchers notice within a
-    /// poll interval. A resume also wakes this replica's dispatcher at once.
+    /// The flag lives in the store, so it holds for every replica and across restarts. This replica's dispatcher
+    /// reads it again at once (and a resume wakes it); other replicas notice within a poll interval.
     /// </summary>
-    private static async Task<IResult> SetPausedAsync(string id, bool paused, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> SetPausedAsync(
+        string id, bool paused, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers)
     {
         await store.SetPausedAsync(id, paused).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
+        dispatch.PauseChanged(id);
         if (!paused)
         {
             signals.Wake(id);
         }
 
         Log.PauseChanged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
-        return TypedResults.Json(new PauseView(id, paused), AdminJson.Default.PauseView);
+        return TypedResults.Json(new PauseView(id, paused), AdminJson.Readable.PauseView);
     }
 
     /// <summary>Queues a small synthetic event (type relay.test, source relay-admin) for this one target.</summary>
@@ -102,7 +104,7 @@ internal static partial class AdminTargetEndpoints
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         context.Response.Headers.Location = $"{AdminEndpoints.Prefix}/events/{eventId}";
-        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Default.TestEventView, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Readable.TestEventView, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static string CircuitName(CircuitState? state) => state switch
