@@ -27,19 +27,16 @@ internal sealed partial class DeliveryGates(RelayConfigProvider configProvider, 
             return null;
         }
 
-        var key = connection.Keys.Event(claimed.Partition, claimed.Id);
-        string? verdict = await connection.Database.HashGetAsync(key, GateField).ConfigureAwait(false);
-        if (verdict is null)
+        // Targets of this replica asking at once share one check; one that comes after it finished reads its record.
+        var check = _checking.GetOrAdd(claimed.Id, _ => new Lazy<Task<string?>>(() => ReadOrAskAsync(gate, claimed)));
+        string? verdict;
+        try
         {
-            var check = _checking.GetOrAdd(claimed.Id, id => new Lazy<Task<string?>>(() => AskAndRecordAsync(gate, claimed, key)));
-            try
-            {
-                verdict = await check.Value.ConfigureAwait(false);
-            }
-            finally
-            {
-                _checking.TryRemove(new(claimed.Id, check));
-            }
+            verdict = await check.Value.ConfigureAwait(false);
+        }
+        finally
+        {
+            _checking.TryRemove(new(claimed.Id, check));
         }
 
         return verdict switch
@@ -52,8 +49,15 @@ internal sealed partial class DeliveryGates(RelayConfigProvider configProvider, 
     }
 
     /// <returns>The recorded verdict, or an unrecorded "delivery gate: ..." reason when the gate could not answer.</returns>
-    private async Task<string?> AskAndRecordAsync(IDeliveryGate gate, ClaimedEvent claimed, StackExchange.Redis.RedisKey key)
+    private async Task<string?> ReadOrAskAsync(IDeliveryGate gate, ClaimedEvent claimed)
     {
+        var key = connection.Keys.Event(claimed.Partition, claimed.Id);
+        string? recorded = await connection.Database.HashGetAsync(key, GateField).ConfigureAwait(false);
+        if (recorded is not null)
+        {
+            return recorded;
+        }
+
         // Not tied to one target's shutdown: other targets may be waiting on this answer; the gate bounds its own time.
         var answer = await gate.CheckAsync(new GatedRequest(claimed.Method, claimed.QueryString, claimed.ContentType, claimed.Body), CancellationToken.None).ConfigureAwait(false);
         switch (answer.Outcome)

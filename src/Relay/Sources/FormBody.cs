@@ -27,9 +27,12 @@ internal static class FormBody
         }
     }
 
-    /// <summary>Parses <c>a=1&amp;b=2</c>, with or without a leading <c>?</c>; percent-escapes and <c>+</c> are decoded.</summary>
+    /// <summary>
+    /// Parses <c>a=1&amp;b=2</c>, with or without a leading <c>?</c>; percent-escapes and <c>+</c> are decoded, and field
+    /// names compare case-insensitively (as ASP.NET Core's own form and query readers do).
+    /// </summary>
     public static Dictionary<string, StringValues> Parse(string text) =>
-        QueryHelpers.ParseNullableQuery(text) ?? new Dictionary<string, StringValues>(StringComparer.Ordinal);
+        QueryHelpers.ParseNullableQuery(text) ?? new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The single value of a field; null when absent, empty or repeated.</summary>
     public static string? Single(Dictionary<string, StringValues> fields, string name) =>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Relay.Sources;
 using Relay.Sources.AlphaTrust;
+using Relay.Tests.Admin;
 using Relay.Tests.Infrastructure;
 using static Relay.Tests.Ingress.PipelineTests;
 
@@ -99,7 +100,7 @@ public sealed class AlphaTrustTests
     [InlineData("path: /hooks/a, allowFrom: [\"alphatrust.com\"]", "sources:source:allowFrom:0:", "not an IP address or CIDR range")]
     [InlineData("path: /hooks/a, allowFrom: []", "sources:source:token:", "and/or allowFrom")]
     [InlineData("path: /hooks/a, token: " + Token, "sources:source:path:", "has no {token} segment")]
-    [InlineData("path: \"/hooks/a/{token}\"", "sources:source:token:", "is required because path contains {token}")]
+    [InlineData("path: \"/hooks/a/{token}\"", "sources:source:token:", "is required. The path contains {token}")]
     [InlineData("path: \"/hooks/a/{token}\", token: short", "sources:source:token:", "shorter than 16")]
     [InlineData("path: /hooks/a, allowFrom: [10.0.0.0/8], verify: { url: \"not a url\" }", "sources:source:verify:url:", "not an absolute http or https URL")]
     [InlineData("path: /hooks/a, allowFrom: [10.0.0.0/8], verify: { url: \"http://v\", timeout: 1m }", "sources:source:verify:timeout:", "at most 30s")]
@@ -231,7 +232,8 @@ public sealed class AlphaTrustTests
         };
         await using var crm = await FakeTarget.StartAsync();
         await using var archive = await FakeTarget.StartAsync();
-        await using var relay = await StartAsync(storeName, $"token: {Token}\n    verify: {{ url: \"{verifier.Url}check\" }}", [crm, archive]);
+        await using var relay = await StartAsync(
+            storeName, $"token: {Token}\n    verify: {{ url: \"{verifier.Url}check\" }}", [crm, archive], top: $"admin: {{ apiKeys: [\"{AdminApi.Key}\"] }}");
 
         await relay.Client.SendAsync(Signing.FormPost(HookPath, Sample));
 
@@ -244,6 +246,17 @@ public sealed class AlphaTrustTests
         Assert.Equal(Reason, state["gate"]);
         Assert.Equal(Reason, state["crm.reason"]);
         Assert.Equal(Reason, state["archive.reason"]);
+        using var admin = AdminApi.Client(relay);
+        var shown = await AdminApi.GetAsync(admin, $"/admin/events/{id}");
+        Assert.Equal("dead", AdminApi.State(shown, "crm"));
+        Assert.Equal(Reason, shown.GetProperty("targets").GetProperty("crm").GetProperty("reason").GetString());
+
+        // A replay does not ask again and does not deliver: the verdict is kept with the event.
+        await AdminApi.PostAsync(admin, $"/admin/events/{id}/replay", HttpStatusCode.Accepted, """{"targets":["crm"]}""");
+        var replayed = await AdminApi.WaitForAsync(
+            admin, $"/admin/events/{id}", e => e.GetProperty("attempts").EnumerateArray().Count(a => a.GetProperty("target").GetString() == "crm") == 2);
+        Assert.Equal("dead", AdminApi.State(replayed, "crm"));
+        Assert.All(replayed.GetProperty("attempts").EnumerateArray(), a => Assert.Equal(Reason, a.GetProperty("error").GetString()));
         await Task.Delay(500);
         Assert.Empty(crm.Received);
         Assert.Empty(archive.Received);
@@ -275,10 +288,7 @@ public sealed class AlphaTrustTests
     [MemberData(nameof(Stores))]
     public async Task Gate_EndpointUnreachable_RetryingWithReasonAndNoVerdictRecorded(string storeName)
     {
-        using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        closed.Start();
-        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
-        closed.Stop();
+        var port = AdminApi.FreePort();
         await using var crm = await FakeTarget.StartAsync();
         await using var relay = await StartAsync(storeName, $"token: {Token}\n    verify: {{ url: \"http://127.0.0.1:{port}/check\" }}", [crm], schedule: "[10s]");
 
@@ -297,8 +307,10 @@ public sealed class AlphaTrustTests
 
     private static RouteValueDictionary TokenRoute(string token) => new() { [AlphaTrustKind.TokenParameter] = token };
 
-    private static Task<RelayHost> StartAsync(string storeName, string settings, FakeTarget[] targets, string schedule = "[1s, 2s]") =>
+    /// <param name="top">Top-level YAML put before the sources, e.g. an admin section.</param>
+    private static Task<RelayHost> StartAsync(string storeName, string settings, FakeTarget[] targets, string schedule = "[1s, 2s]", string top = "") =>
         RelayHost.StartAsync(TestStore.Named(storeName), $"""
+            {top}
             sources:
               alphatrust:
                 kind: alphatrust

@@ -38,4 +38,13 @@ public sealed class RoutingTests
         Assert.Equal(["archive", "crm", "sandbox-only"], sandboxSigner);
         Assert.Empty(RouteTable.MatchTargets([new("crm", ["x.*"], [])], new IncomingEvent("k", "y.z", [], "k")));
     }
+
+    [Fact]
+    public void MatchTargets_EventNotRouted_NoTargetsWhateverTheRoutes()
+    {
+        RouteConfig[] routes = [new("archive", [], []), new("crm", ["*"], ["expired"])];
+
+        Assert.Empty(RouteTable.MatchTargets(routes, new IncomingEvent("k", "signature-api:order.completed", ["expired"], "k", Routed: false)));
+        Assert.Equal(["archive", "crm"], RouteTable.MatchTargets(routes, new IncomingEvent("k", "signature-api:order.completed", ["expired"], "k")));
+    }
 }

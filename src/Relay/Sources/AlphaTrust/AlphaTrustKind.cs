@@ -31,17 +31,15 @@ internal sealed class AlphaTrustKind : ISourceKind
     public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
     {
         var errorsBefore = settings.Errors.Count;
-        var token = settings.String("token");
         var pathHasToken = source.Path?.Contains("{" + TokenParameter + "}", StringComparison.Ordinal) ?? false;
-        if (!string.IsNullOrEmpty(token) && !pathHasToken)
+        var token = pathHasToken
+            ? settings.RequiredString("token", "The path contains {token}: set a long random value, e.g. token: ${ALPHATRUST_PATH_TOKEN} from `openssl rand -hex 24`.")
+            : settings.String("token");
+        if (!pathHasToken && !string.IsNullOrEmpty(token))
         {
             settings.Error("path", $"'{source.Path}' has no {{token}} segment, so the token would never be checked. Use e.g. path: /hooks/alphatrust/{{token}}.");
         }
-        else if (string.IsNullOrEmpty(token) && pathHasToken)
-        {
-            settings.Error("token", "is required because path contains {token}. Set a long random value, e.g. token: ${ALPHATRUST_PATH_TOKEN} from `openssl rand -hex 24`.");
-        }
-        else if (!string.IsNullOrEmpty(token) && token.Length < MinTokenLength)
+        else if (token?.Length is > 0 and < MinTokenLength)
         {
             settings.Error("token", $"is shorter than {MinTokenLength} characters. Use a long random value, e.g. from `openssl rand -hex 24`.");
         }
