@@ -1,9 +1,11 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
+using Relay.Configuration;
 using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
@@ -153,6 +155,63 @@ public sealed class SovosTests
         var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
         Assert.Equal(0, state.Reconnects);
         Assert.Contains("not JSON", state.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Config_StreamSource_NeedsNoPathAndGetsDefaults()
+    {
+        var (snapshot, errors) = LoadConfig("""
+            sources:
+              sovos:
+                kind: sovos-sse
+                url: https://signer.example/events/v1/subscribe
+                tokenUrl: https://accounts.example/oauth2/token
+                clientId: ${SOVOS_CLIENT_ID}
+                clientSecret: ${SOVOS_CLIENT_SECRET}
+                routes: [{ target: crm, events: ["COMPLETED"] }]
+            targets:
+              crm: { url: "http://crm.internal/hook" }
+            """);
+
+        Assert.Empty(errors);
+        Assert.Empty(snapshot!.Sources);
+        var connector = Assert.Single(snapshot.Connectors);
+        var settings = Assert.IsType<SovosSseConfig>(connector.Settings);
+        Assert.Null(connector.Config.Path);
+        Assert.Equal("crm", Assert.Single(connector.Config.Routes).Target);
+        Assert.Same(connector.Config, snapshot.Config.Sources["sovos"]);
+        Assert.Equal(("id-from-env", "secret-from-env", SovosSseKind.DefaultAudience), (settings.ClientId, settings.ClientSecret, settings.Audience));
+        Assert.Equal((SovosStreamFormat.Auto, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10)),
+            (settings.Format, settings.ReconnectInitialDelay, settings.ReconnectMaxDelay, settings.LeaseTtl));
+        Assert.DoesNotContain("secret-from-env", settings.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Config_StreamSourceMistakes_EachNamesItsKeyAndTheFix()
+    {
+        var (snapshot, errors) = LoadConfig("""
+            sources:
+              sovos:
+                kind: sovos-sse
+                path: /hooks/sovos
+                url: "ftp://signer.example/events?sig=planted-query-secret"
+                clientSecret: ""
+                format: xml
+                reconnect: { initialDelay: 10s, maxDelay: 2s }
+                routes: [{ target: crm }]
+            targets:
+              crm: { url: "http://crm.internal/hook" }
+            """);
+
+        Assert.Null(snapshot);
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:path: does not apply to kind 'sovos-sse'", StringComparison.Ordinal) && e.Contains("Remove path", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:url: ", StringComparison.Ordinal) && e.Contains("not an absolute http or https URL", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:tokenUrl: is required.", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:clientId: is required.", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:clientSecret: is required.", StringComparison.Ordinal) && e.Contains("SOVOS_CLIENT_SECRET", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:format: 'xml' is not one of: auto, sse, ndjson", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:reconnect:maxDelay: ", StringComparison.Ordinal) && e.Contains("shorter than initialDelay", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.Contains("planted-query-secret", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -401,6 +460,16 @@ public sealed class SovosTests
         using var client = new HttpClient { BaseAddress = relay.Url };
         var report = JsonDocument.Parse(await client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
         return report.GetProperty("checks").GetProperty("sovos").GetProperty("description").GetString()!;
+    }
+
+    private static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) LoadConfig(string yaml)
+    {
+        var folder = Directory.CreateTempSubdirectory("relay-config-").FullName;
+        var path = Path.Combine(folder, "relay.yaml");
+        File.WriteAllText(path, yaml);
+        var configuration = new ConfigurationBuilder().AddYamlFile(path, reloadOnChange: false).Build();
+        var environment = new Dictionary<string, string> { ["SOVOS_CLIENT_ID"] = "id-from-env", ["SOVOS_CLIENT_SECRET"] = "secret-from-env" };
+        return RelayConfigLoader.Load(configuration, folder, name => environment.GetValueOrDefault(name));
     }
 
     private static SovosSseConfig Config(FakeSovos sovos) => new(
