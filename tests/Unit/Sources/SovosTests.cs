@@ -59,7 +59,7 @@ public sealed class SovosTests
                     await s.EventAsync(a);
                     await s.EventAsync(c);
                     await s.ErrorAsync(14, $"upstream unavailable, see http://storage.example/x.pdf?X-Amz-Signature={FakeSovos.PresignedSignature}");
-                    await Task.Delay(Timeout.Infinite, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+                    await s.WaitForDisconnectAsync();
                     return;
                 default:
                     await s.EventAsync(d);
