@@ -215,6 +215,42 @@ public sealed class SovosTests
     }
 
     [Fact]
+    public async Task Stream_SilentLongerThanIdleTimeout_ReopenedButHeartbeatsKeepItOpen()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.OnSubscribe = static async s =>
+        {
+            if (s.Number == 1)
+            {
+                await s.WaitForDisconnectAsync();
+                return;
+            }
+
+            while (true)
+            {
+                await s.HeartbeatAsync();
+                await Task.Delay(200);
+            }
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    idleTimeout: 1s")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        Assert.Equal(2, sovos.Connects);
+        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        Assert.Equal("nothing received for 1 s", state.LastError);
+        Assert.Equal(1, state.Reconnects);
+        Assert.Single(sovos.TokensIssued);
+    }
+
+    [Fact]
     public async Task Token_CachedUntilEightyPercentOfLifetime_ThenFetchedAgain()
     {
         await using var sovos = await FakeSovos.StartAsync();
