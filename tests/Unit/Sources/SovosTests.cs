@@ -108,6 +108,10 @@ public sealed class SovosTests
         var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
         Assert.Equal(3, state.Reconnects);
         Assert.Equal(3, reconnects.GetMeasurementSnapshot().EvaluateAsCounter());
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        connected.RecordObservableInstruments();
+        var gauge = Assert.Single(connected.GetMeasurementSnapshot());
+        Assert.Equal((1, "sovos"), (gauge.Value, gauge.Tags["source"]));
         Assert.True(state is { Role: ConnectorRole.Holder, Connected: true, EventsReceived: 5 }, state.ToString());
 
         var ready = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
@@ -398,7 +402,10 @@ public sealed class SovosTests
 
         await relay.RewriteConfigAsync(TestStore.Garnet, targets);
         await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(5));
-        Assert.Empty(relay.Services.GetRequiredService<SovosConnectors>().Connectors);
+        await WaitUntilAsync(() => relay.Services.GetRequiredService<SovosConnectors>().Connectors.Count == 0, TimeSpan.FromSeconds(5));
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        connected.RecordObservableInstruments();
+        Assert.Empty(connected.GetMeasurementSnapshot());
 
         // Released on stop, so it is taken again at once rather than after the lease runs out.
         await relay.RewriteConfigAsync(TestStore.Garnet, withSource);

@@ -85,7 +85,7 @@ internal sealed partial class SovosConnectors(
 
     private async Task StopAsync(string id)
     {
-        if (!_running.TryRemove(id, out var running))
+        if (!_running.TryGetValue(id, out var running))
         {
             return;
         }
@@ -101,7 +101,9 @@ internal sealed partial class SovosConnectors(
         }
         finally
         {
+            // Gone from the registry and the gauge together, once it has really stopped.
             metrics.SseRemoved(id);
+            _running.TryRemove(id, out _);
             running.Stopping.Dispose();
             running.Connector.Dispose();
         }
