@@ -5,7 +5,8 @@ namespace Relay.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
-    private static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null)
+    /// <summary>Validates <paramref name="yaml"/> as relay.yaml, with <paramref name="env"/> as the only environment.</summary>
+    internal static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null)
     {
         var folder = Directory.CreateTempSubdirectory("relay-config-").FullName;
         var path = Path.Combine(folder, "relay.yaml");

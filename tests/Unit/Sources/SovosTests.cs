@@ -1,14 +1,13 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Relay.Configuration;
 using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
+using Relay.Tests.Configuration;
 using Relay.Tests.Infrastructure;
 
 namespace Relay.Tests.Sources;
@@ -20,6 +19,8 @@ namespace Relay.Tests.Sources;
 /// </summary>
 public sealed class SovosTests
 {
+    private static readonly Dictionary<string, string> Environment = new() { ["SOVOS_CLIENT_ID"] = "id-from-env", ["SOVOS_CLIENT_SECRET"] = "secret-from-env" };
+
     public static TheoryData<string> Stores => TestStore.All;
 
     [Theory]
@@ -164,7 +165,7 @@ public sealed class SovosTests
     [Fact]
     public void Config_StreamSource_NeedsNoPathAndGetsDefaults()
     {
-        var (snapshot, errors) = LoadConfig("""
+        var (snapshot, errors) = ConfigLoaderTests.Load("""
             sources:
               sovos:
                 kind: sovos-sse
@@ -175,7 +176,7 @@ public sealed class SovosTests
                 routes: [{ target: crm, events: ["COMPLETED"] }]
             targets:
               crm: { url: "http://crm.internal/hook" }
-            """);
+            """, Environment);
 
         Assert.Empty(errors);
         Assert.Empty(snapshot!.Sources);
@@ -193,7 +194,7 @@ public sealed class SovosTests
     [Fact]
     public void Config_StreamSourceMistakes_EachNamesItsKeyAndTheFix()
     {
-        var (snapshot, errors) = LoadConfig("""
+        var (snapshot, errors) = ConfigLoaderTests.Load("""
             sources:
               sovos:
                 kind: sovos-sse
@@ -205,7 +206,7 @@ public sealed class SovosTests
                 routes: [{ target: crm }]
             targets:
               crm: { url: "http://crm.internal/hook" }
-            """);
+            """, Environment);
 
         Assert.Null(snapshot);
         Assert.Contains(errors, e => e.StartsWith("sources:sovos:path: does not apply to kind 'sovos-sse'", StringComparison.Ordinal) && e.Contains("Remove path", StringComparison.Ordinal));
@@ -503,16 +504,6 @@ public sealed class SovosTests
         using var client = new HttpClient { BaseAddress = relay.Url };
         var report = JsonDocument.Parse(await client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
         return report.GetProperty("checks").GetProperty("sovos").GetProperty("description").GetString()!;
-    }
-
-    private static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) LoadConfig(string yaml)
-    {
-        var folder = Directory.CreateTempSubdirectory("relay-config-").FullName;
-        var path = Path.Combine(folder, "relay.yaml");
-        File.WriteAllText(path, yaml);
-        var configuration = new ConfigurationBuilder().AddYamlFile(path, reloadOnChange: false).Build();
-        var environment = new Dictionary<string, string> { ["SOVOS_CLIENT_ID"] = "id-from-env", ["SOVOS_CLIENT_SECRET"] = "secret-from-env" };
-        return RelayConfigLoader.Load(configuration, folder, name => environment.GetValueOrDefault(name));
     }
 
     private static SovosSseConfig Config(FakeSovos sovos) => new(
