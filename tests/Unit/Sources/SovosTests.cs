@@ -490,6 +490,7 @@ public sealed class SovosTests
         holder.KillHard();
         await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(25));
         var takeover = DateTimeOffset.UtcNow - killedAt;
+        TestContext.Current.TestOutputHelper?.WriteLine($"takeover after kill -9: {takeover.TotalSeconds:0.0} s");
         Assert.True(takeover <= TimeSpan.FromSeconds(20), $"took {takeover.TotalSeconds:0.0} s\n{survivor.Output}");
         Assert.Equal(1, sovos.MaxOpenSubscribers);
 
