@@ -454,6 +454,41 @@ public sealed class SovosTests
     }
 
     /// <summary>
+    /// The store goes away under the holder: it cannot renew the lease, so it closes the stream before the lease could
+    /// pass to another replica; when the store is back it takes the lease again and streams.
+    /// </summary>
+    [Fact]
+    public async Task StoreKilled_HolderClosesStreamWithinLeaseTtl_ThenResumes()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = Path.Combine(folder.Path, "relay.yaml");
+        await File.WriteAllTextAsync(config, $"""
+            store: {"{"} connection: "{redis.Address}", partitions: 4, prefix: {folder.Prefix} {"}"}
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+        using var relay = await RelayProcess.StartAsync(config);
+        await sovos.WaitForConnectsAsync(1);
+
+        redis.Kill();
+        var killedAt = DateTimeOffset.UtcNow;
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(10));
+        var closedAfter = DateTimeOffset.UtcNow - killedAt;
+        Assert.True(closedAfter < TimeSpan.FromSeconds(3), $"stream closed {closedAfter.TotalSeconds:0.0} s after the store went away; the lease lives 3 s\n{relay.Output}");
+
+        await redis.RestartAsync();
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(20));
+        sovos.Publish(FakeSovos.Notification("env-after-outage", "COMPLETED"));
+        Assert.Contains("env-after-outage", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    /// <summary>
     /// Two relay processes on one Redis: exactly one streams; after kill -9 of that one, the other takes the lease when
     /// it runs out (ttl 10 s) and connects, and events sent afterwards are delivered.
     /// </summary>
