@@ -147,9 +147,9 @@ internal sealed partial class SovosConnector : IDisposable
         {
             await StreamAsync(holding.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (holding.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
+        catch (Exception) when (holding.IsCancellationRequested)
         {
-            // Lease lost or shutting down: the read was cut off and the stream is closed by now.
+            // Lease lost or shutting down: whatever the cut-off read threw, the stream is closed by now.
         }
         finally
         {
@@ -164,7 +164,7 @@ internal sealed partial class SovosConnector : IDisposable
         }
         else
         {
-            State.BecomeStandby(null, "lease lost; stream closed");
+            State.BecomeStandby(null);
         }
     }
 
