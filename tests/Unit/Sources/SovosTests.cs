@@ -464,8 +464,7 @@ public sealed class SovosTests
         await using var sovos = await FakeSovos.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
         var folder = new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, $"""
+        var config = await folder.WriteConfigAsync($"""
             store: {"{"} connection: "{redis.Address}", partitions: 4, prefix: {folder.Prefix} {"}"}
             sources:
             {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
@@ -499,8 +498,7 @@ public sealed class SovosTests
         await using var sovos = await FakeSovos.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
         var folder = new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, store.StoreYaml(Path.Combine(folder.Path, "data"), folder.Prefix) + $"""
+        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + $"""
             sources:
             {sovos.SourceYaml("sovos", "[{ target: crm }]")}
             targets:
