@@ -15,16 +15,21 @@ internal static partial class AdminTargetEndpoints
     public static void MapTargetEndpoints(this RouteGroupBuilder admin)
     {
         admin.MapGet("/targets", ListAsync);
-        var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(static (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<RelayConfigProvider>().Current.Config.Targets.ContainsKey((string)context.HttpContext.Request.RouteValues["id"]!)
-                ? next(context)
-                : ValueTask.FromResult<object?>(AdminProblems.UnknownTarget((string)context.HttpContext.Request.RouteValues["id"]!)));
+        var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(RequireConfiguredTarget);
         target.MapGet("/dead-letters", DeadLettersAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
-        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, dispatch, signals, loggers));
-        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, dispatch, signals, loggers));
+        target.MapPost("/pause", static ([AsParameters] PauseCall call) => SetPausedAsync(call, paused: true));
+        target.MapPost("/resume", static ([AsParameters] PauseCall call) => SetPausedAsync(call, paused: false));
         target.MapPost("/test", SendTestAsync);
+    }
+
+    /// <summary>Every call under /targets/{id} is about a target of the configuration in force; others are 404.</summary>
+    private static ValueTask<object?> RequireConfiguredTarget(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var id = (string)context.HttpContext.Request.RouteValues["id"]!;
+        var targets = context.HttpContext.RequestServices.GetRequiredService<RelayConfigProvider>().Current.Config.Targets;
+        return targets.ContainsKey(id) ? next(context) : ValueTask.FromResult<object?>(AdminProblems.UnknownTarget(id));
     }
 
     private static async Task<IResult> ListAsync(EventStore store, RelayConfigProvider configProvider, DispatchService dispatch)
@@ -71,18 +76,18 @@ internal static partial class AdminTargetEndpoints
     /// The flag lives in the store, so it holds for every replica and across restarts. This replica's dispatcher
     /// reads it again at once (and a resume wakes it); other replicas notice within a poll interval.
     /// </summary>
-    private static async Task<IResult> SetPausedAsync(
-        string id, bool paused, EventStore store, StoreConnection connection, DispatchService dispatch, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> SetPausedAsync(PauseCall call, bool paused)
     {
-        await store.SetPausedAsync(id, paused).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
-        dispatch.PauseChanged(id);
+        var id = call.Id;
+        await call.Store.SetPausedAsync(id, paused).ConfigureAwait(false);
+        await call.Connection.WaitDurableAsync().ConfigureAwait(false);
+        call.Dispatch.PauseChanged(id);
         if (!paused)
         {
-            signals.Wake(id);
+            call.Signals.Wake(id);
         }
 
-        Log.PauseChanged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
+        Log.PauseChanged(call.Loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
         return TypedResults.Json(new PauseView(id, paused), AdminJson.Readable.PauseView);
     }
 
@@ -128,3 +133,7 @@ internal static partial class AdminTargetEndpoints
         public static partial void PauseChanged(ILogger logger, string target, string change);
     }
 }
+
+/// <summary>What a pause or resume call needs, bound by the minimal API from the route and services.</summary>
+internal readonly record struct PauseCall(
+    string Id, EventStore Store, StoreConnection Connection, DispatchService Dispatch, DispatchSignals Signals, ILoggerFactory Loggers);
