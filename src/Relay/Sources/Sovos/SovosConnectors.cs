@@ -123,7 +123,7 @@ internal sealed partial class SovosConnectors(
 
     private static partial class Log
     {
-        [LoggerMessage(4101, LogLevel.Error, "Source {Source}: connector failed ({Error}: {Message}).")]
+        [LoggerMessage(5101, LogLevel.Error, "Source {Source}: connector failed ({Error}: {Message}).")]
         public static partial void ConnectorFailed(ILogger logger, string source, string error, string message);
     }
 }
