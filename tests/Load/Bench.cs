@@ -87,58 +87,33 @@ internal static class Bench
     private static async Task RunStoreAsync(
         BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks, string folder, List<ScenarioResult> results, List<string> notes)
     {
-        var storeFolder = Directory.CreateDirectory(Path.Combine(folder, store)).FullName;
-        ChildProcess? redis = null;
-        try
+        Console.WriteLine(store == BenchSettings.Redis ? $"{store} (a redis-server per scenario, appendonly yes, appendfsync always)" : $"{store} (embedded store)");
+        await using var context = await BenchContext.StartAsync(settings, store, baselines, callbacks).ConfigureAwait(false);
+        foreach (var scenario in ScenarioCatalog.All.Where(s => s is IngestScenario || settings.Scenarios.Contains(s.Name)))
         {
-            var connection = "";
-            if (store == BenchSettings.Redis)
+            Console.WriteLine($"{store} {scenario.Name}");
+            try
             {
-                if (await Processes.StartRedisAsync(storeFolder).ConfigureAwait(false) is not { } started)
+                if (!await context.StartRelayAsync(Directory.CreateDirectory(Path.Combine(folder, store, scenario.Name)).FullName).ConfigureAwait(false))
                 {
-                    var skipped = "redis: skipped, redis-server is not installed (apt-get install redis-server)";
+                    var skipped = $"{store}: skipped, redis-server is not installed (apt-get install redis-server)";
                     Console.WriteLine(skipped);
                     notes.Add(skipped);
                     return;
                 }
 
-                (redis, connection) = started;
+                results.Add(new ScenarioResult(store, scenario.Name, await scenario.RunAsync(context).ConfigureAwait(false), null));
             }
-
-            Console.WriteLine(store == BenchSettings.Redis ? $"{store} (redis-server {connection}, appendfsync always)" : $"{store} (embedded store)");
-            BenchContext context;
-            try
+            catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TimeoutException or IOException)
             {
-                context = await BenchContext.StartAsync(settings, store, connection, baselines, callbacks, storeFolder).ConfigureAwait(false);
+                // Record and go on: one broken scenario should not hide the others' results.
+                Console.WriteLine($"{store} {scenario.Name}: {ex.GetType().Name}: {ex.Message}");
+                results.Add(new ScenarioResult(store, scenario.Name, [], $"{ex.GetType().Name}: {ex.Message}"));
             }
-            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException)
+            finally
             {
-                Console.WriteLine($"{store}: relay did not start: {ex.Message}");
-                results.Add(new ScenarioResult(store, "start", [], ex.Message));
-                return;
+                await context.StopRelayAsync().ConfigureAwait(false);
             }
-
-            await using (context.ConfigureAwait(false))
-            {
-                foreach (var scenario in ScenarioCatalog.All.Where(s => s is IngestScenario || settings.Scenarios.Contains(s.Name)))
-                {
-                    Console.WriteLine($"{store} {scenario.Name}");
-                    try
-                    {
-                        results.Add(new ScenarioResult(store, scenario.Name, await scenario.RunAsync(context).ConfigureAwait(false), null));
-                    }
-                    catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TimeoutException or IOException)
-                    {
-                        // Record and go on: one broken scenario should not hide the others' results.
-                        Console.WriteLine($"{store} {scenario.Name}: {ex.GetType().Name}: {ex.Message}");
-                        results.Add(new ScenarioResult(store, scenario.Name, [], $"{ex.GetType().Name}: {ex.Message}"));
-                    }
-                }
-            }
-        }
-        finally
-        {
-            redis?.Dispose();
         }
     }
 }

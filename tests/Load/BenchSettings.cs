@@ -18,7 +18,7 @@ internal sealed record BenchSettings(
     /// <summary>Fraction of the relay's maximum ingest rate used by every scenario after ingest.</summary>
     public const double HalfOfMax = 0.5;
 
-    /// <summary>End-to-end is also offered this multiple of YARP's maximum rate: the deliveries target (0.5×) plus headroom.</summary>
+    /// <summary>End-to-end's sustained step offers this multiple of YARP's maximum rate (the deliveries target, 0.5×, plus headroom), at most the relay's max ingest rate.</summary>
     public const double YarpShare = 0.6;
 
     public string Mode => Smoke ? "smoke" : "full";

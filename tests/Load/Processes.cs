@@ -11,6 +11,11 @@ namespace Relay.Load;
 /// </summary>
 internal sealed class ChildProcess : IDisposable
 {
+    /// <summary>Every process still running, killed when the harness exits, also on Ctrl+C or SIGTERM mid-run.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ChildProcess, bool> Running = new();
+
+    private static int _exitHooked;
+
     private readonly Process _process;
     private readonly StreamWriter _log;
 
@@ -39,7 +44,14 @@ internal sealed class ChildProcess : IDisposable
         }
 
         var log = new StreamWriter(logPath) { AutoFlush = true };
-        return new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}."), log) { LogPath = logPath };
+        var child = new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}."), log) { LogPath = logPath };
+        if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
+        {
+            AppDomain.CurrentDomain.ProcessExit += KillRunning;
+        }
+
+        Running[child] = true;
+        return child;
     }
 
     /// <summary>Resident memory from /proc/&lt;pid&gt;/status (VmRSS), in MB; null once the process is gone.</summary>
@@ -58,6 +70,7 @@ internal sealed class ChildProcess : IDisposable
 
     public void Dispose()
     {
+        Running.TryRemove(this, out _);
         try
         {
             if (!_process.HasExited)
@@ -75,6 +88,14 @@ internal sealed class ChildProcess : IDisposable
         lock (_log)
         {
             _log.Dispose();
+        }
+    }
+
+    private static void KillRunning(object? sender, EventArgs e)
+    {
+        foreach (var child in Running.Keys)
+        {
+            child.Dispose();
         }
     }
 

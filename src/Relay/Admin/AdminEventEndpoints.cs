@@ -29,7 +29,7 @@ internal static partial class AdminEventEndpoints
         var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
         return TypedResults.Json(
             new EventListView([.. events.Items.Select(e => EventRedaction.ToSummary(e, paused))], PageQuery.Encode(events.Next)),
-            AdminJson.Default.EventListView);
+            AdminJson.Readable.EventListView);
     }
 
     private static async Task<IResult> GetAsync(string id, EventStore store)
@@ -40,7 +40,7 @@ internal static partial class AdminEventEndpoints
         }
 
         var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
-        return TypedResults.Json(EventRedaction.ToView(found, paused), AdminJson.Default.EventView);
+        return TypedResults.Json(EventRedaction.ToView(found, paused), AdminJson.Readable.EventView);
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ internal static partial class AdminEventEndpoints
         Log.Replayed(loggers.CreateLogger(AdminEndpoints.LogCategory), id, string.Join(", ", targets));
         var view = new ReplayView(id, targets.Zip(outcomes).ToDictionary(p => p.First, p => OutcomeName(p.Second), StringComparer.Ordinal));
         request.HttpContext.Response.Headers.Location = $"{AdminEndpoints.Prefix}/events/{Uri.EscapeDataString(id)}";
-        return TypedResults.Json(view, AdminJson.Default.ReplayView, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(view, AdminJson.Readable.ReplayView, statusCode: StatusCodes.Status202Accepted);
     }
 
     /// <summary>The optional body <c>{"targets": [...]}</c>; null targets when there is no body or no list.</summary>
@@ -126,7 +126,7 @@ internal static partial class AdminEventEndpoints
         ReplayRequest? body;
         try
         {
-            body = System.Text.Json.JsonSerializer.Deserialize(text, AdminJson.Default.ReplayRequest);
+            body = System.Text.Json.JsonSerializer.Deserialize(text, AdminJson.Readable.ReplayRequest);
         }
         catch (System.Text.Json.JsonException ex)
         {

@@ -15,16 +15,21 @@ internal static partial class AdminTargetEndpoints
     public static void MapTargetEndpoints(this RouteGroupBuilder admin)
     {
         admin.MapGet("/targets", ListAsync);
-        var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(static (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<RelayConfigProvider>().Current.Config.Targets.ContainsKey((string)context.HttpContext.Request.RouteValues["id"]!)
-                ? next(context)
-                : ValueTask.FromResult<object?>(AdminProblems.UnknownTarget((string)context.HttpContext.Request.RouteValues["id"]!)));
+        var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(RequireConfiguredTarget);
         target.MapGet("/dead-letters", DeadLettersAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
-        target.MapPost("/pause", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, true, store, connection, signals, loggers));
-        target.MapPost("/resume", (string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers) => SetPausedAsync(id, false, store, connection, signals, loggers));
+        target.MapPost("/pause", static ([AsParameters] PauseCall call) => SetPausedAsync(call, paused: true));
+        target.MapPost("/resume", static ([AsParameters] PauseCall call) => SetPausedAsync(call, paused: false));
         target.MapPost("/test", SendTestAsync);
+    }
+
+    /// <summary>Every call under /targets/{id} is about a target of the configuration in force; others are 404.</summary>
+    private static ValueTask<object?> RequireConfiguredTarget(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var id = (string)context.HttpContext.Request.RouteValues["id"]!;
+        var targets = context.HttpContext.RequestServices.GetRequiredService<RelayConfigProvider>().Current.Config.Targets;
+        return targets.ContainsKey(id) ? next(context) : ValueTask.FromResult<object?>(AdminProblems.UnknownTarget(id));
     }
 
     private static async Task<IResult> ListAsync(EventStore store, RelayConfigProvider configProvider, DispatchService dispatch)
@@ -34,7 +39,7 @@ internal static partial class AdminTargetEndpoints
         var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
         var views = ids.Select((id, i) => new TargetView(
             id, counts[i].Ready, counts[i].InFlight, counts[i].Retrying, counts[i].Dead, paused.Contains(id), CircuitName(dispatch.CircuitOf(id))));
-        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Default.TargetListView);
+        return TypedResults.Json(new TargetListView([.. views]), AdminJson.Readable.TargetListView);
     }
 
     private static async Task<IResult> DeadLettersAsync(string id, HttpRequest request, EventStore store)
@@ -47,7 +52,7 @@ internal static partial class AdminTargetEndpoints
         var dead = await store.ListDeadLettersAsync(id, page.Limit, page.After).ConfigureAwait(false);
         return TypedResults.Json(
             new DeadLetterListView(id, [.. dead.Items.Select(EventRedaction.ToView)], PageQuery.Encode(dead.Next)),
-            AdminJson.Default.DeadLetterListView);
+            AdminJson.Readable.DeadLetterListView);
     }
 
     private static async Task<IResult> RedriveAsync(string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
@@ -56,7 +61,7 @@ internal static partial class AdminTargetEndpoints
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
-        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Default.RedriveView);
+        return TypedResults.Json(new RedriveView(id, moved), AdminJson.Readable.RedriveView);
     }
 
     private static async Task<IResult> PurgeAsync(string id, EventStore store, StoreConnection connection, ILoggerFactory loggers)
@@ -64,24 +69,26 @@ internal static partial class AdminTargetEndpoints
         var purged = await store.PurgeDeadAsync(id).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
         Log.Purged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, purged);
-        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Default.PurgeView);
+        return TypedResults.Json(new PurgeView(id, purged), AdminJson.Readable.PurgeView);
     }
 
     /// <summary>
-    /// The flag lives in the store, so it holds for every replica and across restarts; dispatchers notice within a
-    /// poll interval. A resume also wakes this replica's dispatcher at once.
+    /// The flag lives in the store, so it holds for every replica and across restarts. This replica's dispatcher
+    /// reads it again at once (and a resume wakes it); other replicas notice within a poll interval.
     /// </summary>
-    private static async Task<IResult> SetPausedAsync(string id, bool paused, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> SetPausedAsync(PauseCall call, bool paused)
     {
-        await store.SetPausedAsync(id, paused).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        var id = call.Id;
+        await call.Store.SetPausedAsync(id, paused).ConfigureAwait(false);
+        await call.Connection.WaitDurableAsync().ConfigureAwait(false);
+        call.Dispatch.PauseChanged(id);
         if (!paused)
         {
-            signals.Wake(id);
+            call.Signals.Wake(id);
         }
 
-        Log.PauseChanged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
-        return TypedResults.Json(new PauseView(id, paused), AdminJson.Default.PauseView);
+        Log.PauseChanged(call.Loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
+        return TypedResults.Json(new PauseView(id, paused), AdminJson.Readable.PauseView);
     }
 
     /// <summary>Queues a small synthetic event (type relay.test, source relay-admin) for this one target.</summary>
@@ -102,7 +109,7 @@ internal static partial class AdminTargetEndpoints
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(id);
         context.Response.Headers.Location = $"{AdminEndpoints.Prefix}/events/{eventId}";
-        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Default.TestEventView, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Readable.TestEventView, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static string CircuitName(CircuitState? state) => state switch
@@ -126,3 +133,7 @@ internal static partial class AdminTargetEndpoints
         public static partial void PauseChanged(ILogger logger, string target, string change);
     }
 }
+
+/// <summary>What a pause or resume call needs, bound by the minimal API from the route and services.</summary>
+internal readonly record struct PauseCall(
+    string Id, EventStore Store, StoreConnection Connection, DispatchService Dispatch, DispatchSignals Signals, ILoggerFactory Loggers);

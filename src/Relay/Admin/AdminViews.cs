@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -61,7 +62,7 @@ internal sealed record TestEventView(string Id, string Target);
 /// <summary>The body of a test event: what it is, which event, for which target, when it was asked for.</summary>
 internal sealed record TestEventBody(string Type, string Id, string Target, DateTimeOffset RequestedAt);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(EventListView))]
 [JsonSerializable(typeof(EventView))]
 [JsonSerializable(typeof(ReplayRequest))]
@@ -73,4 +74,16 @@ internal sealed record TestEventBody(string Type, string Id, string Target, Date
 [JsonSerializable(typeof(PauseView))]
 [JsonSerializable(typeof(TestEventView))]
 [JsonSerializable(typeof(TestEventBody))]
-internal sealed partial class AdminJson : JsonSerializerContext;
+internal sealed partial class AdminJson : JsonSerializerContext
+{
+    /// <summary>
+    /// Indented, and without escaping quotes and HTML characters as \u0022: the answers are JSON for operators and
+    /// scripts, never embedded in a page, and bodies must stay readable.
+    /// </summary>
+    public static AdminJson Readable { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

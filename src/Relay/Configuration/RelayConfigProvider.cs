@@ -53,7 +53,7 @@ internal sealed partial class RelayConfigProvider : IDisposable
         LastErrors = [];
         Interlocked.Exchange(ref _current, snapshot);
         var previous = Interlocked.Exchange(ref _changed, new CancellationTokenSource());
-        Log.Reloaded(_logger, snapshot.Sources.Count, snapshot.Config.Targets.Count);
+        Log.Reloaded(_logger, snapshot.Config.Sources.Count, snapshot.Config.Targets.Count);
         previous.Cancel();
         previous.Dispose();
     }

@@ -38,6 +38,15 @@ internal sealed class DispatchService(
     /// <summary>The circuit breaker state of a target's dispatcher; null when no dispatcher runs for it (yet).</summary>
     public Polly.CircuitBreaker.CircuitState? CircuitOf(string target) => Dispatchers.TryGetValue(target, out var dispatcher) ? dispatcher.Circuit : null;
 
+    /// <summary>Tells this replica's dispatcher of a target that its pause flag changed; other replicas notice within a poll interval.</summary>
+    public void PauseChanged(string target)
+    {
+        if (Dispatchers.TryGetValue(target, out var dispatcher))
+        {
+            dispatcher.PauseChanged();
+        }
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);

@@ -69,6 +69,9 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
 
     public void Start() => _loop = Task.Run(RunAsync);
 
+    /// <summary>This replica just paused or resumed the target: read the flag again on the next turn instead of within a poll interval.</summary>
+    public void PauseChanged() => Volatile.Write(ref _pauseReadAt, 0);
+
     /// <summary>Stops claiming and lets deliveries in flight finish; those still running after <paramref name="grace"/> are handed back.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
@@ -168,7 +171,8 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private async ValueTask<bool> IsPausedAsync()
     {
         var now = _time.GetTimestamp();
-        if (_paused || _pauseReadAt == 0 || _time.GetElapsedTime(_pauseReadAt, now) >= PollInterval)
+        var readAt = Volatile.Read(ref _pauseReadAt);
+        if (_paused || readAt == 0 || _time.GetElapsedTime(readAt, now) >= PollInterval)
         {
             _paused = await _store.IsPausedAsync(Target.Id).ConfigureAwait(false);
             _pauseReadAt = now;

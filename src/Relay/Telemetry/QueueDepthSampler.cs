@@ -33,7 +33,7 @@ internal sealed partial class QueueDepthSampler(
 
     private static partial class Log
     {
-        [LoggerMessage(4001, LogLevel.Debug, "Queue depth sample failed: {Message}.")]
+        [LoggerMessage(6001, LogLevel.Debug, "Queue depth sample failed: {Message}.")]
         public static partial void SampleFailed(ILogger logger, string message);
     }
 }

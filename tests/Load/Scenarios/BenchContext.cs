@@ -10,13 +10,14 @@ namespace Relay.Load.Scenarios;
 internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliveries, long Requests, long Events, Func<long, long>? EventOf = null);
 
 /// <summary>
-/// Everything a scenario works with on one store variant: the relay process and its URL, the three sinks, the load
-/// client, the baselines, and the rates measured so far. It runs a step end to end: counters before, load, drain,
-/// counters after, ledger closed.
+/// Everything a scenario works with on one store variant: the three sinks, the relay under test (a fresh one per
+/// scenario, see <see cref="StartRelayAsync"/>), the load client, the baselines, and the rates measured so far. It
+/// runs a step end to end: counters before, load, drain, counters after, ledger closed.
 /// </summary>
 internal sealed class BenchContext : IAsyncDisposable
 {
-    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly List<Sink> _sinks = [];
+    private ChildProcess? _redis;
     private Ledger? _current;
     private long _nextEvent = 1;
 
@@ -40,30 +41,23 @@ internal sealed class BenchContext : IAsyncDisposable
 
     public HttpClient RelayClient { get; private set; } = null!;
 
-    public IReadOnlyList<Sink> Sinks { get; private set; } = [];
+    public IReadOnlyList<Sink> Sinks => _sinks;
 
     /// <summary>Acked requests per second of the closed-model ingest run on this store; later scenarios take their rate from it.</summary>
     public double MaxIngestRate { get; set; }
 
-    public static async Task<BenchContext> StartAsync(BenchSettings settings, string store, string storeConnection, BaselineServers baselines, YousignCallbacks callbacks, string folder)
+    /// <summary>Starts the three sinks the relay delivers to; they live as long as the context.</summary>
+    public static async Task<BenchContext> StartAsync(BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks)
     {
         var context = new BenchContext(settings, store, baselines, callbacks);
         try
         {
-            var sinks = new List<Sink>();
             foreach (var name in (string[])["crm", "archive", "billing"])
             {
-                var index = sinks.Count;
-                var sink = await Sink.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false);
-                sinks.Add(sink);
-                context._owned.Add(sink);
+                var index = context._sinks.Count;
+                context._sinks.Add(await Sink.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false));
             }
 
-            context.Sinks = sinks;
-            var config = Processes.WriteRelayConfig(folder, storeConnection, sinks, settings.Outage);
-            var (relay, url) = await Processes.StartRelayAsync(settings.RelayDll, config, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
-            context.Relay = relay;
-            context.RelayClient = LoadClients.Create(url);
             return context;
         }
         catch
@@ -71,6 +65,45 @@ internal sealed class BenchContext : IAsyncDisposable
             await context.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts a fresh relay on a fresh store (a new embedded data folder, or a new redis-server) in
+    /// <paramref name="folder"/>, and warms it up. A fresh one per scenario, so a backlog or a fault left by one
+    /// scenario cannot spill into the next one's ledger. Returns false when the store variant cannot run here.
+    /// </summary>
+    public async Task<bool> StartRelayAsync(string folder)
+    {
+        await StopRelayAsync().ConfigureAwait(false);
+        var connection = "";
+        if (Store == BenchSettings.Redis)
+        {
+            if (await Processes.StartRedisAsync(folder).ConfigureAwait(false) is not { } redis)
+            {
+                return false;
+            }
+
+            (_redis, connection) = redis;
+        }
+
+        var config = Processes.WriteRelayConfig(folder, connection, _sinks, Settings.Outage);
+        var (relay, url) = await Processes.StartRelayAsync(Settings.RelayDll, config, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
+        Relay = relay;
+        RelayClient = LoadClients.Create(url);
+        await WarmUpAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Kills the relay and its redis-server, if running.</summary>
+    public ValueTask StopRelayAsync()
+    {
+        RelayClient?.Dispose();
+        Relay?.Dispose();
+        _redis?.Dispose();
+        RelayClient = null!;
+        Relay = null!;
+        _redis = null;
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Hands out event numbers unique across the run, so a late redelivery is never mistaken for a new event.</summary>
@@ -84,7 +117,7 @@ internal sealed class BenchContext : IAsyncDisposable
     }
 
     /// <summary>Warms the relay up (JIT, connection pools, store) with unrouted events before anything is measured.</summary>
-    public async Task WarmUpAsync()
+    private async Task WarmUpAsync()
     {
         var run = await ClosedModelLoad.RunAsync(
             "warm-up", RelayClient, UntrackedWorkload(LoadClients.ClosedCapacity(Settings.Warmup), YousignCallbacks.UnroutedEvent), Settings.Connections, Settings.Warmup).ConfigureAwait(false);
@@ -130,11 +163,10 @@ internal sealed class BenchContext : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        RelayClient?.Dispose();
-        Relay?.Dispose();
-        foreach (var owned in _owned)
+        await StopRelayAsync().ConfigureAwait(false);
+        foreach (var sink in _sinks)
         {
-            await owned.DisposeAsync().ConfigureAwait(false);
+            await sink.DisposeAsync().ConfigureAwait(false);
         }
     }
 

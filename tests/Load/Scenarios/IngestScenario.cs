@@ -12,7 +12,6 @@ internal sealed class IngestScenario : IScenario
     public async Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context)
     {
         var settings = context.Settings;
-        await context.WarmUpAsync().ConfigureAwait(false);
 
         var capacity = LoadClients.ClosedCapacity(settings.Duration);
         var max = await context.RunStepAsync(

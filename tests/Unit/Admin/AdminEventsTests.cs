@@ -187,6 +187,7 @@ public sealed class AdminEventsTests
         await Replay($"/admin/events/{id}/replay", "{not json", HttpStatusCode.BadRequest);
         Assert.Contains("evt_nope", await AdminApi.ProblemAsync(await admin.GetAsync(new Uri("/admin/events/evt_nope", UriKind.Relative)), HttpStatusCode.NotFound), StringComparison.Ordinal);
         await AdminApi.ProblemAsync(await admin.GetAsync(new Uri("/admin/no-such-thing", UriKind.Relative)), HttpStatusCode.NotFound);
+        await AdminApi.ProblemAsync(await admin.GetAsync(new Uri("/admin", UriKind.Relative)), HttpStatusCode.NotFound);
         await Task.Delay(500);
         Assert.Single(crm.Received);
     }

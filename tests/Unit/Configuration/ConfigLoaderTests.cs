@@ -5,6 +5,7 @@ namespace Relay.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
+    /// <summary>Validates <paramref name="yaml"/> as relay.yaml, with <paramref name="env"/> as the only environment.</summary>
     /// <param name="folder">Where relay.yaml is written (files it names resolve against it); a new temporary folder when null.</param>
     internal static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null, string? folder = null)
     {

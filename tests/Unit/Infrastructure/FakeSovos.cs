@@ -213,6 +213,9 @@ internal sealed class FakeSovos : IAsyncDisposable
 
         public Task RawAsync(string text) => WriteAsync(text);
 
+        /// <summary>Keeps the connection open, sending nothing, until the relay closes it.</summary>
+        public Task WaitForDisconnectAsync() => Task.Delay(Timeout.Infinite, context.RequestAborted);
+
         /// <summary>Cuts the connection mid-stream, without an end of response.</summary>
         public void Drop() => context.Abort();
 

@@ -39,8 +39,7 @@ internal sealed class RelayHost : IAsyncDisposable
     public static async Task<RelayHost> StartAsync(TestStore store, string yaml, TestFolder? folder = null, Action<WebApplicationBuilder>? configure = null)
     {
         folder ??= new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, store.StoreYaml(Path.Combine(folder.Path, "data"), folder.Prefix) + yaml);
+        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + yaml);
         var builder = WebApplication.CreateBuilder(["--config", config, "--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]);
         if (!builder.AddRelay())
         {
@@ -61,9 +60,7 @@ internal sealed class RelayHost : IAsyncDisposable
         var before = provider.Current;
         var errorsBefore = provider.LastErrors;
         // Atomic replace, as editors and Kubernetes ConfigMap updates do: the watcher never sees half a file.
-        var staged = ConfigPath + ".new";
-        await File.WriteAllTextAsync(staged, store.StoreYaml(Path.Combine(Folder.Path, "data"), Folder.Prefix) + yaml);
-        File.Move(staged, ConfigPath, overwrite: true);
+        await Folder.WriteConfigAsync(Folder.StoreYaml(store) + yaml);
         var deadline = DateTimeOffset.UtcNow.AddSeconds(15);
         while (ReferenceEquals(provider.Current, before) && ReferenceEquals(provider.LastErrors, errorsBefore) && DateTimeOffset.UtcNow < deadline)
         {
@@ -85,4 +82,17 @@ internal sealed class TestFolder
     public string Path { get; } = Directory.CreateTempSubdirectory("relay-test-").FullName;
 
     public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The <c>store:</c> section for <paramref name="store"/>, with data and key prefix private to this folder.</summary>
+    public string StoreYaml(TestStore store) => store.StoreYaml(System.IO.Path.Combine(Path, "data"), Prefix);
+
+    /// <summary>Writes (atomically replaces) relay.yaml in this folder and returns its path.</summary>
+    public async Task<string> WriteConfigAsync(string yaml)
+    {
+        var config = System.IO.Path.Combine(Path, "relay.yaml");
+        var staged = config + ".new";
+        await File.WriteAllTextAsync(staged, yaml);
+        File.Move(staged, config, overwrite: true);
+        return config;
+    }
 }

@@ -268,8 +268,7 @@ public sealed class PipelineTests
         closed.Stop();
         await using var crm = await FakeTarget.StartAsync();
         var folder = new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, $"""
+        var config = await folder.WriteConfigAsync($"""
             store: {"{"} connection: "127.0.0.1:{port}", prefix: {folder.Prefix} {"}"}
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
+using Relay.Tests.Configuration;
 using Relay.Tests.Infrastructure;
 
 namespace Relay.Tests.Sources;
@@ -18,6 +19,8 @@ namespace Relay.Tests.Sources;
 /// </summary>
 public sealed class SovosTests
 {
+    private static readonly Dictionary<string, string> Environment = new() { ["SOVOS_CLIENT_ID"] = "id-from-env", ["SOVOS_CLIENT_SECRET"] = "secret-from-env" };
+
     public static TheoryData<string> Stores => TestStore.All;
 
     [Theory]
@@ -57,7 +60,7 @@ public sealed class SovosTests
                     await s.EventAsync(a);
                     await s.EventAsync(c);
                     await s.ErrorAsync(14, $"upstream unavailable, see http://storage.example/x.pdf?X-Amz-Signature={FakeSovos.PresignedSignature}");
-                    await Task.Delay(Timeout.Infinite, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+                    await s.WaitForDisconnectAsync();
                     return;
                 default:
                     await s.EventAsync(d);
@@ -106,6 +109,10 @@ public sealed class SovosTests
         var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
         Assert.Equal(3, state.Reconnects);
         Assert.Equal(3, reconnects.GetMeasurementSnapshot().EvaluateAsCounter());
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        connected.RecordObservableInstruments();
+        var gauge = Assert.Single(connected.GetMeasurementSnapshot());
+        Assert.Equal((1, "sovos"), (gauge.Value, gauge.Tags["source"]));
         Assert.True(state is { Role: ConnectorRole.Holder, Connected: true, EventsReceived: 5 }, state.ToString());
 
         var ready = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
@@ -153,6 +160,99 @@ public sealed class SovosTests
         var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
         Assert.Equal(0, state.Reconnects);
         Assert.Contains("not JSON", state.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Config_StreamSource_NeedsNoPathAndGetsDefaults()
+    {
+        var (snapshot, errors) = ConfigLoaderTests.Load("""
+            sources:
+              sovos:
+                kind: sovos-sse
+                url: https://signer.example/events/v1/subscribe
+                tokenUrl: https://accounts.example/oauth2/token
+                clientId: ${SOVOS_CLIENT_ID}
+                clientSecret: ${SOVOS_CLIENT_SECRET}
+                routes: [{ target: crm, events: ["COMPLETED"] }]
+            targets:
+              crm: { url: "http://crm.internal/hook" }
+            """, Environment);
+
+        Assert.Empty(errors);
+        Assert.Empty(snapshot!.Sources);
+        var connector = Assert.Single(snapshot.Connectors);
+        var settings = Assert.IsType<SovosSseConfig>(connector.Settings);
+        Assert.Null(connector.Config.Path);
+        Assert.Equal("crm", Assert.Single(connector.Config.Routes).Target);
+        Assert.Same(connector.Config, snapshot.Config.Sources["sovos"]);
+        Assert.Equal(("id-from-env", "secret-from-env", SovosSseKind.DefaultAudience), (settings.ClientId, settings.ClientSecret, settings.Audience));
+        Assert.Equal((SovosStreamFormat.Auto, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10)),
+            (settings.Format, settings.ReconnectInitialDelay, settings.ReconnectMaxDelay, settings.LeaseTtl));
+        Assert.DoesNotContain("secret-from-env", settings.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Config_StreamSourceMistakes_EachNamesItsKeyAndTheFix()
+    {
+        var (snapshot, errors) = ConfigLoaderTests.Load("""
+            sources:
+              sovos:
+                kind: sovos-sse
+                path: /hooks/sovos
+                url: "ftp://signer.example/events?sig=planted-query-secret"
+                clientSecret: ""
+                format: xml
+                reconnect: { initialDelay: 10s, maxDelay: 2s }
+                routes: [{ target: crm }]
+            targets:
+              crm: { url: "http://crm.internal/hook" }
+            """, Environment);
+
+        Assert.Null(snapshot);
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:path: does not apply to kind 'sovos-sse'", StringComparison.Ordinal) && e.Contains("Remove path", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:url: ", StringComparison.Ordinal) && e.Contains("not an absolute http or https URL", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:tokenUrl: is required.", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:clientId: is required.", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:clientSecret: is required.", StringComparison.Ordinal) && e.Contains("SOVOS_CLIENT_SECRET", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:format: 'xml' is not one of: auto, sse, ndjson", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:reconnect:maxDelay: ", StringComparison.Ordinal) && e.Contains("shorter than initialDelay", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.Contains("planted-query-secret", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Stream_SilentLongerThanIdleTimeout_ReopenedButHeartbeatsKeepItOpen()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.OnSubscribe = static async s =>
+        {
+            if (s.Number == 1)
+            {
+                await s.WaitForDisconnectAsync();
+                return;
+            }
+
+            while (true)
+            {
+                await s.HeartbeatAsync();
+                await Task.Delay(200);
+            }
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    idleTimeout: 1s")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        Assert.Equal(2, sovos.Connects);
+        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        Assert.Equal("nothing received for 1 s", state.LastError);
+        Assert.Equal(1, state.Reconnects);
+        Assert.Single(sovos.TokensIssued);
     }
 
     [Fact]
@@ -303,7 +403,10 @@ public sealed class SovosTests
 
         await relay.RewriteConfigAsync(TestStore.Garnet, targets);
         await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(5));
-        Assert.Empty(relay.Services.GetRequiredService<SovosConnectors>().Connectors);
+        await WaitUntilAsync(() => relay.Services.GetRequiredService<SovosConnectors>().Connectors.Count == 0, TimeSpan.FromSeconds(5));
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        connected.RecordObservableInstruments();
+        Assert.Empty(connected.GetMeasurementSnapshot());
 
         // Released on stop, so it is taken again at once rather than after the lease runs out.
         await relay.RewriteConfigAsync(TestStore.Garnet, withSource);
@@ -351,6 +454,40 @@ public sealed class SovosTests
     }
 
     /// <summary>
+    /// The store goes away under the holder: it cannot renew the lease, so it closes the stream before the lease could
+    /// pass to another replica; when the store is back it takes the lease again and streams.
+    /// </summary>
+    [Fact]
+    public async Task StoreKilled_HolderClosesStreamWithinLeaseTtl_ThenResumes()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = await folder.WriteConfigAsync($"""
+            store: {"{"} connection: "{redis.Address}", partitions: 4, prefix: {folder.Prefix} {"}"}
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+        using var relay = await RelayProcess.StartAsync(config);
+        await sovos.WaitForConnectsAsync(1);
+
+        redis.Kill();
+        var killedAt = DateTimeOffset.UtcNow;
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(10));
+        var closedAfter = DateTimeOffset.UtcNow - killedAt;
+        Assert.True(closedAfter < TimeSpan.FromSeconds(3), $"stream closed {closedAfter.TotalSeconds:0.0} s after the store went away; the lease lives 3 s\n{relay.Output}");
+
+        await redis.RestartAsync();
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(20));
+        sovos.Publish(FakeSovos.Notification("env-after-outage", "COMPLETED"));
+        Assert.Contains("env-after-outage", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    /// <summary>
     /// Two relay processes on one Redis: exactly one streams; after kill -9 of that one, the other takes the lease when
     /// it runs out (ttl 10 s) and connects, and events sent afterwards are delivered.
     /// </summary>
@@ -361,8 +498,7 @@ public sealed class SovosTests
         await using var sovos = await FakeSovos.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
         var folder = new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, store.StoreYaml(Path.Combine(folder.Path, "data"), folder.Prefix) + $"""
+        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + $"""
             sources:
             {sovos.SourceYaml("sovos", "[{ target: crm }]")}
             targets:
@@ -387,6 +523,7 @@ public sealed class SovosTests
         holder.KillHard();
         await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(25));
         var takeover = DateTimeOffset.UtcNow - killedAt;
+        TestContext.Current.TestOutputHelper?.WriteLine($"takeover after kill -9: {takeover.TotalSeconds:0.0} s");
         Assert.True(takeover <= TimeSpan.FromSeconds(20), $"took {takeover.TotalSeconds:0.0} s\n{survivor.Output}");
         Assert.Equal(1, sovos.MaxOpenSubscribers);
 

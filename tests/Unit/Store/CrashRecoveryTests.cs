@@ -24,8 +24,7 @@ public sealed class CrashRecoveryTests
             return Task.CompletedTask;
         };
         var folder = new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, store.StoreYaml(Path.Combine(folder.Path, "data"), folder.Prefix) + $"""
+        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + $"""
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:

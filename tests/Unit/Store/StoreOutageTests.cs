@@ -15,8 +15,7 @@ public sealed class StoreOutageTests
         using var redis = await RedisServerProcess.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
         var folder = new TestFolder();
-        var config = Path.Combine(folder.Path, "relay.yaml");
-        await File.WriteAllTextAsync(config, $"""
+        var config = await folder.WriteConfigAsync($"""
             store: {"{"} connection: "{redis.Address}", partitions: 4, prefix: {folder.Prefix} {"}"}
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}

@@ -147,9 +147,9 @@ internal sealed partial class SovosConnector : IDisposable
         {
             await StreamAsync(holding.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (holding.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
+        catch (Exception) when (holding.IsCancellationRequested)
         {
-            // Lease lost or shutting down: the read was cut off and the stream is closed by now.
+            // Lease lost or shutting down: whatever the cut-off read threw, the stream is closed by now.
         }
         finally
         {
@@ -164,7 +164,7 @@ internal sealed partial class SovosConnector : IDisposable
         }
         else
         {
-            State.BecomeStandby(null, "lease lost; stream closed");
+            State.BecomeStandby(null);
         }
     }
 
@@ -343,40 +343,40 @@ internal sealed partial class SovosConnector : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(4001, LogLevel.Information, "Source {Source}: connector started ({Settings}), replica {Owner}.")]
+        [LoggerMessage(5001, LogLevel.Information, "Source {Source}: connector started ({Settings}), replica {Owner}.")]
         public static partial void Starting(ILogger logger, string source, string settings, string owner);
 
-        [LoggerMessage(4002, LogLevel.Information, "Source {Source}: lease taken by this replica ({Owner}); opening the stream.")]
+        [LoggerMessage(5002, LogLevel.Information, "Source {Source}: lease taken by this replica ({Owner}); opening the stream.")]
         public static partial void LeaseTaken(ILogger logger, string source, string owner);
 
-        [LoggerMessage(4003, LogLevel.Information, "Source {Source}: standby, the stream is held by {Holder}.")]
+        [LoggerMessage(5003, LogLevel.Information, "Source {Source}: standby, the stream is held by {Holder}.")]
         public static partial void Standby(ILogger logger, string source, string holder);
 
-        [LoggerMessage(4004, LogLevel.Warning, "Source {Source}: lease lost ({Reason}); stream closed.")]
+        [LoggerMessage(5004, LogLevel.Warning, "Source {Source}: lease lost ({Reason}); stream closed.")]
         public static partial void LeaseLost(ILogger logger, string source, string reason);
 
-        [LoggerMessage(4005, LogLevel.Warning, "Source {Source}: cannot reach the store for the lease ({Error}).")]
+        [LoggerMessage(5005, LogLevel.Warning, "Source {Source}: cannot reach the store for the lease ({Error}).")]
         public static partial void LeaseCheckFailed(ILogger logger, string source, string error);
 
-        [LoggerMessage(4006, LogLevel.Information, "Source {Source}: lease released.")]
+        [LoggerMessage(5006, LogLevel.Information, "Source {Source}: lease released.")]
         public static partial void LeaseReleased(ILogger logger, string source);
 
-        [LoggerMessage(4007, LogLevel.Information, "Source {Source}: stream open ({Format}).")]
+        [LoggerMessage(5007, LogLevel.Information, "Source {Source}: stream open ({Format}).")]
         public static partial void Connected(ILogger logger, string source, string format);
 
-        [LoggerMessage(4008, LogLevel.Warning, "Source {Source}: stream closed ({Reason}); reconnecting in {Seconds:0.##} s.")]
+        [LoggerMessage(5008, LogLevel.Warning, "Source {Source}: stream closed ({Reason}); reconnecting in {Seconds:0.##} s.")]
         public static partial void Reconnecting(ILogger logger, string source, string reason, double seconds);
 
-        [LoggerMessage(4009, LogLevel.Debug, "Source {Source}: envelope {EnvelopeId} status {Status}: {Outcome}.")]
+        [LoggerMessage(5009, LogLevel.Debug, "Source {Source}: envelope {EnvelopeId} status {Status}: {Outcome}.")]
         public static partial void EventAccepted(ILogger logger, string source, string envelopeId, string status, string outcome);
 
-        [LoggerMessage(4010, LogLevel.Warning, "Source {Source}: skipped a frame that is not JSON ({Bytes} bytes).")]
+        [LoggerMessage(5010, LogLevel.Warning, "Source {Source}: skipped a frame that is not JSON ({Bytes} bytes).")]
         public static partial void InvalidFrame(ILogger logger, string source, int bytes);
 
-        [LoggerMessage(4011, LogLevel.Warning, "Source {Source}: store unavailable for envelope {EnvelopeId} status {Status} ({Error}); retrying in {Seconds:0.##} s.")]
+        [LoggerMessage(5011, LogLevel.Warning, "Source {Source}: store unavailable for envelope {EnvelopeId} status {Status} ({Error}); retrying in {Seconds:0.##} s.")]
         public static partial void StoreUnavailable(ILogger logger, string source, string envelopeId, string status, string error, double seconds);
 
-        [LoggerMessage(4012, LogLevel.Information, "Source {Source}: connector stopped.")]
+        [LoggerMessage(5012, LogLevel.Information, "Source {Source}: connector stopped.")]
         public static partial void Stopped(ILogger logger, string source);
     }
 }

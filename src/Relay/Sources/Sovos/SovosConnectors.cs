@@ -24,7 +24,10 @@ internal sealed partial class SovosConnectors(
     private readonly ConcurrentDictionary<string, Running> _running = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggerFactory.CreateLogger<SovosConnectors>();
 
-    /// <summary>The running connectors by source id, with the settings each runs with.</summary>
+    /// <summary>
+    /// The running connectors, ordered by source id, with the settings each runs with. The settings hold the client
+    /// secret: show their URLs (query redacted) and client id, never the record whole.
+    /// </summary>
     public IReadOnlyList<(SovosConnectorState State, SovosSseConfig Config)> Connectors =>
         [.. _running.Values.OrderBy(r => r.Connector.State.Source, StringComparer.Ordinal).Select(r => (r.Connector.State, r.Connector.Config))];
 
@@ -85,7 +88,7 @@ internal sealed partial class SovosConnectors(
 
     private async Task StopAsync(string id)
     {
-        if (!_running.TryRemove(id, out var running))
+        if (!_running.TryGetValue(id, out var running))
         {
             return;
         }
@@ -101,7 +104,9 @@ internal sealed partial class SovosConnectors(
         }
         finally
         {
+            // Gone from the registry and the gauge together, once it has really stopped.
             metrics.SseRemoved(id);
+            _running.TryRemove(id, out _);
             running.Stopping.Dispose();
             running.Connector.Dispose();
         }
@@ -118,7 +123,7 @@ internal sealed partial class SovosConnectors(
 
     private static partial class Log
     {
-        [LoggerMessage(4101, LogLevel.Error, "Source {Source}: connector failed ({Error}: {Message}).")]
+        [LoggerMessage(5101, LogLevel.Error, "Source {Source}: connector failed ({Error}: {Message}).")]
         public static partial void ConnectorFailed(ILogger logger, string source, string error, string message);
     }
 }

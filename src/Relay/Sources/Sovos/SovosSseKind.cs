@@ -91,7 +91,8 @@ internal sealed class SovosSseKind : IConnectorKind
 
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
         {
-            settings.Error(key, $"'{Redaction.RedactUrlQueries(text)}' is not an absolute http or https URL.");
+            // The value is not echoed: a URL's query string may carry credentials.
+            settings.Error(key, "is not an absolute http or https URL. Write it in full, e.g. https://host/path.");
             return null;
         }
 
