@@ -6,7 +6,7 @@ namespace Relay.Admin;
 
 /// <summary>
 /// Turns stored events into admin views with nothing secret in them: sensitive headers masked, URL query strings
-/// in bodies and errors masked (presigned document links), the request's own query string masked.
+/// in bodies and errors masked (presigned document links), sensitive form fields masked, the request's own query string masked.
 /// The rules themselves are <see cref="Redaction"/>'s, shared with logging.
 /// </summary>
 internal static class EventRedaction
@@ -15,7 +15,7 @@ internal static class EventRedaction
 
     public static EventView ToView(EventDetail e, IReadOnlySet<string> paused)
     {
-        var (body, encoding) = BodyText(e.Body);
+        var (body, encoding) = BodyText(e.Body, e.ContentType);
         return new EventView(
             e.Id,
             e.Source,
@@ -57,11 +57,13 @@ internal static class EventRedaction
         _ => "purged",
     };
 
-    private static (string Body, string Encoding) BodyText(byte[] body)
+    private static (string Body, string Encoding) BodyText(byte[] body, string? contentType)
     {
         try
         {
-            return (Redaction.RedactUrlQueries(StrictUtf8.GetString(body)), "utf-8");
+            var text = Redaction.RedactUrlQueries(StrictUtf8.GetString(body));
+            var isForm = contentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) ?? false;
+            return (isForm ? Redaction.RedactFormFields(text) : text, "utf-8");
         }
         catch (DecoderFallbackException)
         {

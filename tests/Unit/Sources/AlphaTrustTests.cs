@@ -248,6 +248,10 @@ public sealed class AlphaTrustTests
         var shown = await AdminApi.GetAsync(admin, $"/admin/events/{id}");
         Assert.Equal("dead", AdminApi.State(shown, "crm"));
         Assert.Equal(Reason, shown.GetProperty("targets").GetProperty("crm").GetProperty("reason").GetString());
+        var shownBody = shown.GetProperty("body").GetString()!;
+        Assert.Contains("ps_securitytoken=[redacted]", shownBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("4bf44fb0", shownBody, StringComparison.Ordinal);
+        Assert.Contains("EventType=", shownBody, StringComparison.Ordinal);
 
         // A replay does not ask again and does not deliver: the verdict is kept with the event.
         await AdminApi.PostAsync(admin, $"/admin/events/{id}/replay", HttpStatusCode.Accepted, """{"targets":["crm"]}""");

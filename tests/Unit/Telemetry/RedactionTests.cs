@@ -32,4 +32,11 @@ public sealed class RedactionTests
 
     [Fact]
     public void Text_without_urls_is_unchanged() => Assert.Equal("status=COMPLETED id=42", Redaction.RedactUrlQueries("status=COMPLETED id=42"));
+
+    [Fact]
+    public void Form_body_loses_token_and_signature_values_but_keeps_the_rest()
+    {
+        var redacted = Redaction.RedactFormFields("EventType=document&ps_securitytoken=s3cr3t&PartStatus=6&signed=AbC%2B%3D&flag");
+        Assert.Equal("EventType=document&ps_securitytoken=[redacted]&PartStatus=6&signed=[redacted]&flag", redacted);
+    }
 }
