@@ -92,6 +92,13 @@ internal static class Bench
         foreach (var scenario in ScenarioCatalog.All.Where(s => s is IngestScenario || settings.Scenarios.Contains(s.Name)))
         {
             Console.WriteLine($"{store} {scenario.Name}");
+            if (scenario is not IngestScenario && context.MaxIngestRate <= 0)
+            {
+                // Every later scenario's rate is a share of ingest's maximum; without it they would send nothing.
+                results.Add(new ScenarioResult(store, scenario.Name, [], "not run: ingest did not measure the relay's maximum rate"));
+                continue;
+            }
+
             try
             {
                 if (!await context.StartRelayAsync(Directory.CreateDirectory(Path.Combine(folder, store, scenario.Name)).FullName).ConfigureAwait(false))

@@ -160,6 +160,12 @@ internal sealed class Ledger
     {
         var problems = new List<string>();
         var sent = _sentAt.LongCount(t => t != 0);
+        if (sent == 0)
+        {
+            // An empty step proves nothing; it must not count as a balanced ledger.
+            problems.Add("no events were sent");
+        }
+
         var acked = Volatile.Read(ref _ackedEvents);
         var tallies = new List<SinkTally>();
         long pending = 0;
