@@ -10,6 +10,13 @@ internal sealed class RelayMetrics
 {
     public const string MeterName = "Relay";
 
+    // The exporters' default buckets (0, 5, 10, 25 ... 10000) suit milliseconds; in seconds they would put every ack
+    // in one bucket. These span a 1 ms ack to a 30 s delivery timeout.
+    private static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    };
+
     public static readonly ActivitySource ActivitySource = new("Relay");
 
     private readonly Counter<long> _ingestRequests;
@@ -25,9 +32,9 @@ internal sealed class RelayMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _ingestRequests = meter.CreateCounter<long>("relay.ingress.requests", "{request}", "Webhook requests by source and outcome.");
-        _ackDuration = meter.CreateHistogram<double>("relay.ingress.ack_duration", "s", "Time from request start to the vendor's ack.");
+        _ackDuration = meter.CreateHistogram<double>("relay.ingress.ack_duration", "s", "Time from request start to the vendor's ack.", advice: SecondsBuckets);
         _deliveryAttempts = meter.CreateCounter<long>("relay.dispatch.attempts", "{attempt}", "Delivery attempts by target and outcome.");
-        _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.");
+        _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.", advice: SecondsBuckets);
         _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
         _sseReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
         meter.CreateObservableGauge("relay.sse.connected", ObserveSseConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");

@@ -75,6 +75,10 @@ public sealed class TelemetryTests
         var scrape = await relay.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Contains("relay_ingress_requests", scrape);
         Assert.Contains("relay_dispatch_dead_lettered", scrape);
+
+        // Second-scale buckets: a millisecond ack must not share one bucket with everything up to 5 seconds.
+        Assert.Matches("relay_ingress_ack_duration_seconds_bucket\\{[^\\n]*le=\"0.005\"", scrape);
+        Assert.DoesNotMatch("relay_ingress_ack_duration_seconds_bucket\\{[^\\n]*le=\"7500\"", scrape);
         Assert.Matches("relay_queue_depth[^\\n]*state=\"dead\"[^\\n]* 1", scrape);
     }
 
