@@ -36,6 +36,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private readonly HashSet<Task> _inFlight = [];
     private Task _loop = Task.CompletedTask;
     private int _nextPartition;
+    private long _probeAfterTicks;
     private bool _paused;
     private long _pauseReadAt;
 
@@ -59,6 +60,11 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 BreakDuration = TimeSpan.FromSeconds(15),
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result?.Outcome == DeliveryOutcome.Retry),
                 StateProvider = _circuitState,
+                OnOpened = args =>
+                {
+                    Volatile.Write(ref _probeAfterTicks, _time.GetUtcNow().Add(args.BreakDuration).UtcTicks);
+                    return default;
+                },
             })
             .Build();
     }
@@ -107,7 +113,11 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         {
             try
             {
-                if (Circuit == CircuitState.Open)
+                // Polly moves an open circuit to half-open only when an execution is attempted, so once the break is
+                // over the loop claims one event as the probe (a batch is only claimed while the circuit is closed), and
+                // waits while that probe runs.
+                if ((Circuit == CircuitState.Open && _time.GetUtcNow().UtcTicks < Volatile.Read(ref _probeAfterTicks))
+                    || Circuit == CircuitState.HalfOpen)
                 {
                     await Task.Delay(PollInterval, _time, stopping).ConfigureAwait(false);
                     continue;

@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Dispatch;
 using Relay.Store;
 using Relay.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -151,9 +153,55 @@ public sealed class PipelineTests
         var attempts = await crm.WaitForAsync(3);
         Assert.Equal(["1", "2", "3"], attempts.Select(a => a.Header("X-Relay-Attempt")));
         Assert.Single(attempts.Select(a => a.Header("webhook-id")).Distinct());
-        var state = await EventStateAsync(relay, attempts[0].Header("webhook-id"));
         Assert.Equal("delivered", await WaitForStateAsync(relay, attempts[0].Header("webhook-id"), "crm", "delivered"));
-        Assert.Equal("pending", state["crm.state"] == "delivered" ? "pending" : "pending");
+        Assert.Equal("3", (await EventStateAsync(relay, attempts[0].Header("webhook-id")))["crm.attempts"]);
+    }
+
+    /// <summary>Failure mode: a circuit breaker that opens during an outage and never lets a probe through again.</summary>
+    [Fact]
+    public async Task Dispatch_OutageOpensCircuit_TargetRecovers_EverythingDeliveredAfterTheBreak()
+    {
+        var down = true;
+        var delivered = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        await using var crm = await FakeTarget.StartAsync();
+        crm.Respond = (ctx, _) =>
+        {
+            var up = !Volatile.Read(ref down);
+            ctx.Response.StatusCode = up ? 200 : 503;
+            if (up)
+            {
+                delivered[ctx.Request.Headers["webhook-id"].ToString()] = true;
+            }
+
+            return Task.CompletedTask;
+        };
+        await using var relay = await StartYousignAsync("garnet", Target(crm, schedule: "[200ms, 200ms, 200ms, 200ms, 200ms, 200ms, 200ms, 200ms]"));
+
+        for (var i = 0; i < 12; i++)
+        {
+            await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent($"outage-{i}")));
+        }
+
+        // Ten failures in the sampling window open the circuit; the target then comes back.
+        await crm.WaitForAsync(10);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
+        while (relay.Services.GetRequiredService<DispatchService>().CircuitOf("crm") != Polly.CircuitBreaker.CircuitState.Open && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(Polly.CircuitBreaker.CircuitState.Open, relay.Services.GetRequiredService<DispatchService>().CircuitOf("crm"));
+        Volatile.Write(ref down, false);
+
+        // Break (15 s) + the probe + handed-back events (15 s backoff) must all arrive.
+        deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (delivered.Count < 12 && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(12, delivered.Count);
+        Assert.Equal(Polly.CircuitBreaker.CircuitState.Closed, relay.Services.GetRequiredService<DispatchService>().CircuitOf("crm"));
     }
 
     [Theory]
