@@ -260,7 +260,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
             activity?.SetTag("http.response.status_code", result.Status);
             await SettleAsync(claimed, result).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             // The lease expires and the event is claimed again: delivered at least once, never lost.
             Log.SettleFailed(_logger, Target.Id, claimed.Id, ex.Message);

@@ -3,7 +3,6 @@ using Relay.Configuration;
 using Relay.Dispatch;
 using Relay.Sources;
 using Relay.Store;
-using StackExchange.Redis;
 
 namespace Relay.Ingress;
 
@@ -25,12 +24,10 @@ internal readonly record struct AcceptSummary(int Accepted, int Routed)
 /// <summary>
 /// The accept path shared by webhook ingress and outbound stream connectors: route each event, store it (one atomic
 /// script per event, duplicates dropped), wake the targets that got work, then wait until the writes are durable.
-/// Store failures surface as exceptions matched by <see cref="IsStoreFailure"/>; nothing is acknowledged then.
+/// Store failures surface as exceptions matched by <see cref="StoreFailures.IsStoreFailure"/>; nothing is acknowledged then.
 /// </summary>
 internal sealed class EventAcceptor(EventStore store, StoreConnection connection, DispatchSignals signals)
 {
-    public static bool IsStoreFailure(Exception ex) => ex is RedisException or TimeoutException or ObjectDisposedException;
-
     public async Task<AcceptSummary> AcceptAsync(SourceConfig source, IReadOnlyList<IncomingEvent> events, EventOrigin origin, DateTimeOffset now)
     {
         var accepted = 0;

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Relay.Configuration;
 using Relay.Sources;
+using Relay.Store;
 using Relay.Telemetry;
 
 namespace Relay.Ingress;
@@ -105,7 +106,7 @@ internal sealed partial class IngressMiddleware(
         {
             summary = await acceptor.AcceptAsync(source, verdict.Events, origin, now).ConfigureAwait(false);
         }
-        catch (Exception ex) when (EventAcceptor.IsStoreFailure(ex))
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             Log.StoreUnavailable(logger, source.Id, ex.GetType().Name, ex.Message);
             context.Response.Headers.RetryAfter = RetryAfterSeconds;

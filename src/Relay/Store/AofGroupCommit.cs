@@ -46,7 +46,7 @@ internal sealed class AofGroupCommit : IAsyncDisposable
                 await _database.ExecuteAsync("COMMITAOF").ConfigureAwait(false);
                 batch.TrySetResult();
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {
                 batch.TrySetException(ex);
             }

@@ -54,7 +54,7 @@ internal sealed partial class EmbeddedCheckpoints : IAsyncDisposable
         {
             await CheckpointAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             // Nothing is lost: the AOF still holds every write; it is only kept longer, until the next checkpoint.
             Log.CheckpointFailed(_logger, ex.GetType().Name, ex.Message);

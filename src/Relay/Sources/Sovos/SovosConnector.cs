@@ -130,7 +130,7 @@ internal sealed partial class SovosConnector : IDisposable
 
             State.BecomeStandby(holder);
         }
-        catch (Exception ex) when (EventAcceptor.IsStoreFailure(ex))
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             State.BecomeStandby(null, $"store unavailable: {ex.GetType().Name}");
             Log.LeaseCheckFailed(_logger, _source.Id, ex.GetType().Name);
@@ -189,7 +189,7 @@ internal sealed partial class SovosConnector : IDisposable
                     failure = "another replica holds it now";
                 }
             }
-            catch (Exception ex) when (EventAcceptor.IsStoreFailure(ex))
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {
                 failure = $"store unavailable: {ex.GetType().Name}";
             }
@@ -213,7 +213,7 @@ internal sealed partial class SovosConnector : IDisposable
             await _lease.ReleaseAsync().ConfigureAwait(false);
             Log.LeaseReleased(_logger, _source.Id);
         }
-        catch (Exception ex) when (EventAcceptor.IsStoreFailure(ex))
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             Log.LeaseCheckFailed(_logger, _source.Id, ex.GetType().Name);
         }
@@ -321,7 +321,7 @@ internal sealed partial class SovosConnector : IDisposable
                 Log.EventAccepted(_logger, source.Id, frame.EnvelopeId, frame.Status, summary.Outcome);
                 return;
             }
-            catch (Exception ex) when (EventAcceptor.IsStoreFailure(ex))
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {
                 activity?.SetTag("relay.outcome", "unavailable");
                 _metrics.IngestRequest(source.Id, "unavailable", Stopwatch.GetElapsedTime(started));
