@@ -1,5 +1,4 @@
 using Relay.Configuration;
-using Relay.Dispatch;
 using Relay.Store;
 
 namespace Relay.Admin;
@@ -17,7 +16,7 @@ internal static partial class AdminEventEndpoints
         admin.MapPost("/events/{id}/replay", ReplayAsync);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest request, EventStore store)
+    private static async Task<IResult> ListAsync(HttpRequest request, EventListing store)
     {
         if (!PageQuery.TryRead(request, out var page, out var problem))
         {
@@ -32,7 +31,7 @@ internal static partial class AdminEventEndpoints
             AdminJson.Readable.EventListView);
     }
 
-    private static async Task<IResult> GetAsync(string id, EventStore store)
+    private static async Task<IResult> GetAsync(string id, EventListing store)
     {
         if (await store.GetEventAsync(id).ConfigureAwait(false) is not { } found)
         {
@@ -48,7 +47,7 @@ internal static partial class AdminEventEndpoints
     /// delivered). Targets see the same <c>webhook-id</c>, so one that dedupes by it will drop the replay.
     /// </summary>
     private static async Task<IResult> ReplayAsync(
-        string id, HttpRequest request, EventStore store, StoreConnection connection, RelayConfigProvider configProvider, DispatchSignals signals, ILoggerFactory loggers)
+        string id, HttpRequest request, EventListing listing, EventOperations operations, RelayConfigProvider configProvider, ILoggerFactory loggers)
     {
         var (named, problem) = await ReadTargetsAsync(request).ConfigureAwait(false);
         if (problem is not null)
@@ -56,7 +55,7 @@ internal static partial class AdminEventEndpoints
             return problem;
         }
 
-        if (await store.GetEventAsync(id).ConfigureAwait(false) is not { } found)
+        if (await listing.GetEventAsync(id).ConfigureAwait(false) is not { } found)
         {
             return AdminProblems.UnknownEvent(id);
         }
@@ -90,16 +89,10 @@ internal static partial class AdminEventEndpoints
             targets = [.. named.Distinct(StringComparer.Ordinal)];
         }
 
-        var outcomes = await store.ReplayAsync(id, targets).ConfigureAwait(false);
+        var outcomes = await operations.ReplayAsync(id, targets).ConfigureAwait(false);
         if (outcomes.Contains(RequeueOutcome.Expired))
         {
             return AdminProblems.UnknownEvent(id);
-        }
-
-        await connection.WaitDurableAsync().ConfigureAwait(false);
-        foreach (var target in targets)
-        {
-            signals.Wake(target);
         }
 
         Log.Replayed(loggers.CreateLogger(AdminEndpoints.LogCategory), id, string.Join(", ", targets));

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Relay.Store;
 
 namespace Relay.Admin;
 
@@ -39,7 +40,7 @@ internal sealed partial class StoreUnavailableFilter(ILogger<StoreUnavailableFil
         {
             return await next(context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             Log.StoreUnavailable(logger, context.HttpContext.Request.Path, ex.Message);
             context.HttpContext.Response.Headers.RetryAfter = AdminProblems.RetryAfterSeconds;

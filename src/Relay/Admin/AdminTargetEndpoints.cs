@@ -2,6 +2,8 @@ using System.Text;
 using Polly.CircuitBreaker;
 using Relay.Configuration;
 using Relay.Dispatch;
+using Relay.Ingress;
+using Relay.Sources;
 using Relay.Store;
 
 namespace Relay.Admin;
@@ -32,17 +34,17 @@ internal static partial class AdminTargetEndpoints
         return targets.ContainsKey(id) ? next(context) : ValueTask.FromResult<object?>(AdminProblems.UnknownTarget(id));
     }
 
-    private static async Task<IResult> ListAsync(EventStore store, RelayConfigProvider configProvider, DispatchService dispatch)
+    private static async Task<IResult> ListAsync(EventStore store, EventListing listing, RelayConfigProvider configProvider, DispatchService dispatch)
     {
         var ids = configProvider.Current.Config.Targets.Keys.Order(StringComparer.Ordinal).ToArray();
         var counts = await Task.WhenAll(ids.Select(store.CountAsync)).ConfigureAwait(false);
-        var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
+        var paused = await listing.PausedTargetsAsync().ConfigureAwait(false);
         var views = ids.Select((id, i) => new TargetView(
             id, counts[i].Ready, counts[i].InFlight, counts[i].Retrying, counts[i].Dead, paused.Contains(id), CircuitName(dispatch.CircuitOf(id))));
         return TypedResults.Json(new TargetListView([.. views]), AdminJson.Readable.TargetListView);
     }
 
-    private static async Task<IResult> DeadLettersAsync(string id, HttpRequest request, EventStore store)
+    private static async Task<IResult> DeadLettersAsync(string id, HttpRequest request, EventListing store)
     {
         if (!PageQuery.TryRead(request, out var page, out var problem))
         {
@@ -55,59 +57,50 @@ internal static partial class AdminTargetEndpoints
             AdminJson.Readable.DeadLetterListView);
     }
 
-    private static async Task<IResult> RedriveAsync(string id, EventStore store, StoreConnection connection, DispatchSignals signals, ILoggerFactory loggers)
+    private static async Task<IResult> RedriveAsync(string id, EventOperations operations, ILoggerFactory loggers)
     {
-        var moved = await store.RedriveAsync(id).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
-        signals.Wake(id);
+        var moved = await operations.RedriveAsync(id).ConfigureAwait(false);
         Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
         return TypedResults.Json(new RedriveView(id, moved), AdminJson.Readable.RedriveView);
     }
 
-    private static async Task<IResult> PurgeAsync(string id, EventStore store, StoreConnection connection, ILoggerFactory loggers)
+    private static async Task<IResult> PurgeAsync(string id, EventOperations operations, ILoggerFactory loggers)
     {
-        var purged = await store.PurgeDeadAsync(id).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        var purged = await operations.PurgeDeadAsync(id).ConfigureAwait(false);
         Log.Purged(loggers.CreateLogger(AdminEndpoints.LogCategory), id, purged);
         return TypedResults.Json(new PurgeView(id, purged), AdminJson.Readable.PurgeView);
     }
 
     /// <summary>
     /// The flag lives in the store, so it holds for every replica and across restarts. This replica's dispatcher
-    /// reads it again at once (and a resume wakes it); other replicas notice within a poll interval.
+    /// reads it again at once (and the store wakes it on a resume); other replicas notice within a poll interval.
     /// </summary>
     private static async Task<IResult> SetPausedAsync(PauseCall call, bool paused)
     {
         var id = call.Id;
-        await call.Store.SetPausedAsync(id, paused).ConfigureAwait(false);
-        await call.Connection.WaitDurableAsync().ConfigureAwait(false);
+        await call.Operations.SetPausedAsync(id, paused).ConfigureAwait(false);
         call.Dispatch.PauseChanged(id);
-        if (!paused)
-        {
-            call.Signals.Wake(id);
-        }
 
         Log.PauseChanged(call.Loggers.CreateLogger(AdminEndpoints.LogCategory), id, paused ? "paused" : "resumed");
         return TypedResults.Json(new PauseView(id, paused), AdminJson.Readable.PauseView);
     }
 
-    /// <summary>Queues a small synthetic event (type relay.test, source relay-admin) for this one target.</summary>
-    private static async Task<IResult> SendTestAsync(
-        string id, HttpContext context, EventStore store, StoreConnection connection, DispatchSignals signals, TimeProvider time)
+    /// <summary>
+    /// Queues a small synthetic event (type relay.test, source relay-admin) for this one target, through the same
+    /// accept path as a vendor's event: a source of its own whose one route goes to the target.
+    /// </summary>
+    private static async Task<IResult> SendTestAsync(string id, HttpContext context, EventAcceptor acceptor, TimeProvider time)
     {
         var now = time.GetUtcNow();
-        var dedupeKey = Guid.NewGuid().ToString("N");
-        var partition = EventIds.PartitionOf(dedupeKey, store.Partitions);
-        var eventId = EventIds.New(partition, now);
+        var testId = Guid.NewGuid().ToString("N");
         var body = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(
-            new TestEventBody(TestEventType, eventId, id, now), AdminJson.Default.TestEventBody));
-        var stored = new StoredEvent(
-            eventId, partition, TestEventSource, TestEventType, [], dedupeKey, "POST", "", "application/json", [], body, now);
+            new TestEventBody(TestEventType, testId, id, now), AdminJson.Default.TestEventBody));
 
-        // The key is unique, so the dedupe entry only has to outlive this call.
-        await store.AcceptAsync(stored, TimeSpan.FromMinutes(1), [id]).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
-        signals.Wake(id);
+        // The test id is unique, so its dedupe entry only has to outlive this call.
+        var source = new SourceConfig(TestEventSource, TestEventSource, null, new AckConfig(202, null, ""), TimeSpan.FromMinutes(1), [new RouteConfig(id, [], [])]);
+        var accepted = await acceptor.AcceptAsync(
+            source, [new IncomingEvent(testId, TestEventType, [], testId)], new EventOrigin("POST", "", "application/json", [], body), now).ConfigureAwait(false);
+        var eventId = accepted.Results[0].EventId;
         context.Response.Headers.Location = $"{AdminEndpoints.Prefix}/events/{eventId}";
         return TypedResults.Json(new TestEventView(eventId, id), AdminJson.Readable.TestEventView, statusCode: StatusCodes.Status202Accepted);
     }
@@ -135,5 +128,4 @@ internal static partial class AdminTargetEndpoints
 }
 
 /// <summary>What a pause or resume call needs, bound by the minimal API from the route and services.</summary>
-internal readonly record struct PauseCall(
-    string Id, EventStore Store, StoreConnection Connection, DispatchService Dispatch, DispatchSignals Signals, ILoggerFactory Loggers);
+internal readonly record struct PauseCall(string Id, EventOperations Operations, DispatchService Dispatch, ILoggerFactory Loggers);

@@ -59,7 +59,7 @@ internal sealed record PauseView(string Target, bool Paused);
 
 internal sealed record TestEventView(string Id, string Target);
 
-/// <summary>The body of a test event: what it is, which event, for which target, when it was asked for.</summary>
+/// <summary>The body of a test event: what it is, the test's own id (like a vendor's event id), for which target, when it was asked for.</summary>
 internal sealed record TestEventBody(string Type, string Id, string Target, DateTimeOffset RequestedAt);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

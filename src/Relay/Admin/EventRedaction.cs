@@ -46,16 +46,10 @@ internal static class EventRedaction
         Redact(t.Reason));
 
     /// <summary>An event waiting for a paused target shows as paused: that is why it is not moving.</summary>
-    private static string StateName(TargetDelivery t, IReadOnlySet<string> paused) => t.State switch
-    {
-        DeliveryState.Pending or DeliveryState.Retrying when paused.Contains(t.Target) => "paused",
-        DeliveryState.Pending => "pending",
-        DeliveryState.InFlight => "in-flight",
-        DeliveryState.Delivered => "delivered",
-        DeliveryState.Retrying => "retrying",
-        DeliveryState.Dead => "dead",
-        _ => "purged",
-    };
+    private static string StateName(TargetDelivery t, IReadOnlySet<string> paused) =>
+        t.State is DeliveryState.Pending or DeliveryState.Retrying && paused.Contains(t.Target) ? PausedState : t.State.Name();
+
+    private const string PausedState = "paused";
 
     private static (string Body, string Encoding) BodyText(byte[] body, string? contentType)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Relay.Sources;
 
 namespace Relay.Configuration;
 
@@ -8,7 +9,7 @@ namespace Relay.Configuration;
 /// problem instead of throwing, so that validation can report all of them at once (YARP ConfigValidator style).
 /// Each message names the full key and says how to fix it.
 /// </summary>
-internal sealed partial class ConfigReader
+internal sealed partial class ConfigReader : IKindSettings
 {
     private readonly IConfiguration _section;
     private readonly List<string> _errors;
@@ -33,6 +34,8 @@ internal sealed partial class ConfigReader
     public bool Exists(string key) => _section.GetSection(key).Exists();
 
     public ConfigReader Section(string key) => new(_section.GetSection(key), Key(key), _errors, _environment, _baseDirectory);
+
+    IKindSettings IKindSettings.Section(string key) => Section(key);
 
     public IEnumerable<(string Key, ConfigReader Reader)> Children() =>
         _section.GetChildren().Select(c => (c.Key, new ConfigReader(c, Key(c.Key), _errors, _environment, _baseDirectory)));
@@ -86,7 +89,25 @@ internal sealed partial class ConfigReader
             .ToArray();
     }
 
-    public TimeSpan Duration(string key, TimeSpan fallback, TimeSpan? min = null)
+    /// <inheritdoc cref="IKindSettings.HttpUrl"/>
+    public Uri? HttpUrl(string key, string howToFix)
+    {
+        var text = RequiredString(key, howToFix);
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            Error(key, "is not an absolute http or https URL. Write it in full, e.g. https://host/path.");
+            return null;
+        }
+
+        return url;
+    }
+
+    public TimeSpan Duration(string key, TimeSpan fallback, TimeSpan? min = null, TimeSpan? max = null)
     {
         var text = String(key);
         if (text is null)
@@ -103,6 +124,11 @@ internal sealed partial class ConfigReader
         if (min is { } floor && value < floor)
         {
             Error(key, $"{text} is too short; use at least {Durations.Format(floor)}.");
+        }
+
+        if (max is { } ceiling && value > ceiling)
+        {
+            Error(key, $"{text} is too long; use at most {Durations.Format(ceiling)}.");
         }
 
         return value;

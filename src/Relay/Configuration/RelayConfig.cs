@@ -1,3 +1,5 @@
+using Relay.Sources;
+
 namespace Relay.Configuration;
 
 /// <summary>One validated, immutable snapshot of relay.yaml. Swapped as a whole on reload.</summary>
@@ -24,9 +26,6 @@ internal sealed record StoreConfig(
 internal sealed record IngressConfig(long MaxBodyBytes);
 
 internal sealed record AdminConfig(IReadOnlyList<string> ApiKeys, string Urls);
-
-/// <summary>The exact reply a vendor needs before it stops retrying.</summary>
-internal sealed record AckConfig(int Status, string? ContentType, string Body);
 
 /// <param name="Events">Globs on the event type; empty matches every event.</param>
 /// <param name="Tags">The event must carry at least one of these tags; empty matches every event.</param>

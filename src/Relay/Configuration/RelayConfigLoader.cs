@@ -13,7 +13,15 @@ internal sealed record ConnectorBinding(SourceConfig Config, IConnectorSettings 
 /// <summary>Everything that changes together when relay.yaml changes.</summary>
 /// <param name="Sources">Sources that receive webhooks on a path.</param>
 /// <param name="Connectors">Sources whose events Relay fetches over an outbound connection.</param>
-internal sealed record RelaySnapshot(RelayConfig Config, IReadOnlyList<SourceBinding> Sources, IReadOnlyList<ConnectorBinding> Connectors);
+internal sealed record RelaySnapshot(RelayConfig Config, IReadOnlyList<SourceBinding> Sources, IReadOnlyList<ConnectorBinding> Connectors)
+{
+    private readonly Dictionary<string, IDeferredCheck> _deferredChecks = Sources
+        .Where(s => s.Handler.DeferredCheck is not null)
+        .ToDictionary(s => s.Config.Id, s => s.Handler.DeferredCheck!, StringComparer.Ordinal);
+
+    /// <summary>The check a source's events pass before their first delivery; null when the source has none (or is gone).</summary>
+    public IDeferredCheck? DeferredCheckOf(string sourceId) => _deferredChecks.GetValueOrDefault(sourceId);
+}
 
 /// <summary>
 /// Turns the relay.yaml section of <see cref="IConfiguration"/> into a validated <see cref="RelaySnapshot"/>.
@@ -25,8 +33,9 @@ internal static partial class RelayConfigLoader
         [.. new[] { "5s", "30s", "2m", "10m", "30m", "1h", "3h", "6h", "12h", "24h" }.Select(s => { Durations.TryParse(s, out var t); return t; })];
 
     /// <param name="baseDirectory">Folder of the config file: relative paths in it resolve against this.</param>
+    /// <param name="kinds">The kinds a source may name; each reads its own settings.</param>
     public static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(
-        IConfiguration root, string baseDirectory, Func<string, string?>? environment = null)
+        IConfiguration root, string baseDirectory, SourceKinds kinds, Func<string, string?>? environment = null)
     {
         var errors = new List<string>();
         var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory);
@@ -36,7 +45,7 @@ internal static partial class RelayConfigLoader
         var admin = ReadAdmin(reader.Section("admin"));
         var targets = ReadTargets(reader.Section("targets"), store);
         var connectors = new List<ConnectorBinding>();
-        var sources = ReadSources(reader.Section("sources"), store, targets, connectors);
+        var sources = ReadSources(reader.Section("sources"), kinds, store, targets, connectors);
 
         if (errors.Count > 0)
         {
@@ -85,12 +94,7 @@ internal static partial class RelayConfigLoader
         foreach (var (id, target) in section.Children())
         {
             CheckId(section, id, "target");
-            var urlText = target.RequiredString("url", "Set the address to deliver to, e.g. url: http://crm.internal/webhooks.");
-            Uri? url = null;
-            if (urlText.Length > 0 && (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
-            {
-                target.Error("url", $"'{urlText}' is not an absolute http or https URL.");
-            }
+            var url = target.HttpUrl("url", "Set the address to deliver to, e.g. url: http://crm.internal/webhooks.");
 
             var retry = target.Section("retry");
             var schedule = retry.Exists("schedule") ? ReadSchedule(retry) : DefaultSchedule;
@@ -151,16 +155,16 @@ internal static partial class RelayConfigLoader
     }
 
     private static List<SourceBinding> ReadSources(
-        ConfigReader section, StoreConfig store, Dictionary<string, TargetConfig> targets, List<ConnectorBinding> connectors)
+        ConfigReader section, SourceKinds kinds, StoreConfig store, Dictionary<string, TargetConfig> targets, List<ConnectorBinding> connectors)
     {
-        var knownKinds = string.Join(", ", SourceKinds.All.Keys.Concat(ConnectorKinds.All.Keys));
+        var knownKinds = string.Join(", ", kinds.Names);
         var bindings = new List<SourceBinding>();
         var paths = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (id, source) in section.Children())
         {
             CheckId(section, id, "source");
             var kindName = source.RequiredString("kind", $"Choose one of: {knownKinds}.");
-            if (ConnectorKinds.All.TryGetValue(kindName, out var connectorKind))
+            if (kinds.Connectors.TryGetValue(kindName, out var connectorKind))
             {
                 if (ReadConnector(id, source, connectorKind, store, targets) is { } connector)
                 {
@@ -170,7 +174,7 @@ internal static partial class RelayConfigLoader
                 continue;
             }
 
-            if (!SourceKinds.All.TryGetValue(kindName, out var kind))
+            if (!kinds.Webhooks.TryGetValue(kindName, out var kind))
             {
                 if (kindName.Length > 0)
                 {
@@ -198,7 +202,7 @@ internal static partial class RelayConfigLoader
             }
 
             var config = ReadSource(id, kindName, path, ReadAck(source.Section("ack"), kind.DefaultAck), kind.DefaultDedupeWindow ?? store.DedupeWindow, source, targets);
-            if (kind.Create(config, source) is { } handler)
+            if (kind.Create(path, source) is { } handler)
             {
                 bindings.Add(new SourceBinding(config, handler));
             }
@@ -220,7 +224,7 @@ internal static partial class RelayConfigLoader
 
         // Nobody is waiting for an ack; the value only fills the record.
         var config = ReadSource(id, kind.Name, null, new AckConfig(200, null, ""), store.DedupeWindow, source, targets);
-        return kind.Create(config, source) is { } settings ? new ConnectorBinding(config, settings) : null;
+        return kind.Create(source) is { } settings ? new ConnectorBinding(config, settings) : null;
     }
 
     private static SourceConfig ReadSource(

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Primitives;
+using Relay.Sources;
 
 namespace Relay.Configuration;
 
@@ -11,16 +12,18 @@ internal sealed partial class RelayConfigProvider : IDisposable
 {
     private readonly IConfiguration _configuration;
     private readonly string _baseDirectory;
+    private readonly SourceKinds _kinds;
     private readonly ILogger<RelayConfigProvider> _logger;
     private readonly IDisposable? _reloadRegistration;
     private RelaySnapshot _current;
     private CancellationTokenSource _changed = new();
 
-    public RelayConfigProvider(RelaySnapshot initial, IConfiguration configuration, RelayConfigFile file, ILogger<RelayConfigProvider> logger)
+    public RelayConfigProvider(RelaySnapshot initial, IConfiguration configuration, RelayConfigFile file, SourceKinds kinds, ILogger<RelayConfigProvider> logger)
     {
         _current = initial;
         _configuration = configuration;
         _baseDirectory = file.Directory;
+        _kinds = kinds;
         _logger = logger;
         _reloadRegistration = Microsoft.Extensions.Primitives.ChangeToken.OnChange(configuration.GetReloadToken, Reload);
     }
@@ -33,6 +36,26 @@ internal sealed partial class RelayConfigProvider : IDisposable
     /// <summary>Fires after a new snapshot is in force.</summary>
     public IChangeToken ChangeToken => new CancellationChangeToken(Volatile.Read(ref _changed).Token);
 
+    /// <summary>
+    /// Applies the snapshot in force, then every snapshot that replaces it, one at a time, until stopped: how a stage
+    /// keeps its running parts (dispatchers, connectors) in step with the config.
+    /// </summary>
+    public async Task FollowAsync(Func<RelaySnapshot, CancellationToken, Task> apply, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            // Take the change token before reading the snapshot, so a reload in between is not missed.
+            var changed = ChangeToken;
+            await apply(Current, stoppingToken).ConfigureAwait(false);
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (changed.RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), signal))
+            using (stoppingToken.Register(static s => ((TaskCompletionSource)s!).TrySetResult(), signal))
+            {
+                await signal.Task.ConfigureAwait(false);
+            }
+        }
+    }
+
     public void Dispose()
     {
         _reloadRegistration?.Dispose();
@@ -41,7 +64,7 @@ internal sealed partial class RelayConfigProvider : IDisposable
 
     private void Reload()
     {
-        var (snapshot, errors) = RelayConfigLoader.Load(_configuration, _baseDirectory);
+        var (snapshot, errors) = RelayConfigLoader.Load(_configuration, _baseDirectory, _kinds);
         if (snapshot is null)
         {
             // Logged before publishing: whoever sees LastErrors change can rely on the log line being written.

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using Relay.Configuration;
+using Relay.Outbound;
 using Relay.Store;
 using Relay.Verification;
 
@@ -30,20 +30,8 @@ internal sealed class DeliveryClient : IDisposable
     {
         _time = time;
 
-        // Webhook delivery semantics: no redirects (Standard Webhooks), no cookies, no proxy, no decompression.
-        _client = new HttpClient(new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            MaxConnectionsPerServer = target.Concurrency,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = target.Timeout,
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        // One pool per target, as large as its concurrency, so every delivery in flight has a connection to reuse.
+        _client = OutboundHttp.CreateClient(OutboundHttp.CreateHandler(connectTimeout: target.Timeout, maxConnectionsPerServer: target.Concurrency));
     }
 
     public async Task<DeliveryResult> SendAsync(TargetConfig target, ClaimedEvent claimed, CancellationToken stopping)
@@ -79,7 +67,7 @@ internal sealed class DeliveryClient : IDisposable
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            return new DeliveryResult(DeliveryOutcome.Abandoned, null, null, "relay shutting down", Stopwatch.GetElapsedTime(started));
+            return DeliveryResult.ShuttingDown(Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException)
         {

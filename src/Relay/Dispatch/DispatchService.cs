@@ -10,9 +10,10 @@ namespace Relay.Dispatch;
 /// </summary>
 internal sealed class DispatchService(
     RelayConfigProvider configProvider,
+    CircuitSettings circuit,
     EventStore store,
-    DispatchSignals signals,
-    DeliveryGates gates,
+    QueueSignals signals,
+    DeferredChecks checks,
     RelayMetrics metrics,
     TimeProvider time,
     ILoggerFactory loggerFactory) : BackgroundService
@@ -65,23 +66,11 @@ internal sealed class DispatchService(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var changed = configProvider.ChangeToken;
-            await ReconcileAsync(configProvider.Current.Config.Targets, stoppingToken).ConfigureAwait(false);
-            var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (changed.RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), wake))
-            using (stoppingToken.Register(static s => ((TaskCompletionSource)s!).TrySetResult(), wake))
-            {
-                await wake.Task.ConfigureAwait(false);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => configProvider.FollowAsync(ReconcileAsync, stoppingToken);
 
-    private async Task ReconcileAsync(IReadOnlyDictionary<string, TargetConfig> targets, CancellationToken stoppingToken)
+    private async Task ReconcileAsync(RelaySnapshot snapshot, CancellationToken stoppingToken)
     {
+        var targets = snapshot.Config.Targets;
         await _reconcile.WaitAsync(stoppingToken).ConfigureAwait(false);
         try
         {
@@ -102,7 +91,7 @@ internal sealed class DispatchService(
             {
                 if (!Dispatchers.ContainsKey(id))
                 {
-                    var dispatcher = new TargetDispatcher(target, store, signals, gates, metrics, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
+                    var dispatcher = new TargetDispatcher(target, circuit, store, signals, checks, metrics, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
                     lock (_dispatchers)
                     {
                         _dispatchers[id] = dispatcher;

@@ -5,12 +5,11 @@ namespace Relay.Dispatch;
 
 /// <summary>
 /// Once a second, one replica (whoever takes the turn in the store) moves due retries and expired leases back to
-/// ready, for every target and partition, and wakes the local dispatchers that got work.
+/// ready, for every target and partition; the store wakes the local dispatchers that got work.
 /// </summary>
 internal sealed partial class RetryScheduler(
     RelayConfigProvider configProvider,
     EventStore store,
-    DispatchSignals signals,
     TimeProvider time,
     ILogger<RetryScheduler> logger) : BackgroundService
 {
@@ -32,7 +31,7 @@ internal sealed partial class RetryScheduler(
                     await SweepAsync().ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {
                 Log.SweepFailed(logger, ex.Message);
             }
@@ -48,15 +47,10 @@ internal sealed partial class RetryScheduler(
         await Task.WhenAll(sweeps.Select(s => s.Moved)).ConfigureAwait(false);
         foreach (var (target, moved) in sweeps)
         {
-            var (promoted, reclaimed) = moved.Result;
+            var (_, reclaimed) = moved.Result;
             if (reclaimed > 0)
             {
                 Log.LeasesReclaimed(logger, target, reclaimed);
-            }
-
-            if (promoted + reclaimed > 0)
-            {
-                signals.Wake(target);
             }
         }
     }

@@ -4,7 +4,6 @@ using Polly.CircuitBreaker;
 using Relay.Configuration;
 using Relay.Store;
 using Relay.Telemetry;
-using StackExchange.Redis;
 
 namespace Relay.Dispatch;
 
@@ -22,8 +21,8 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private const int MaxBatch = 32;
 
     private readonly EventStore _store;
-    private readonly DispatchSignals _signals;
-    private readonly DeliveryGates _gates;
+    private readonly QueueSignals _signals;
+    private readonly DeferredChecks _checks;
     private readonly RelayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -40,12 +39,13 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private bool _paused;
     private long _pauseReadAt;
 
-    public TargetDispatcher(TargetConfig target, EventStore store, DispatchSignals signals, DeliveryGates gates, RelayMetrics metrics, TimeProvider time, ILogger logger)
+    public TargetDispatcher(
+        TargetConfig target, CircuitSettings circuit, EventStore store, QueueSignals signals, DeferredChecks checks, RelayMetrics metrics, TimeProvider time, ILogger logger)
     {
         Target = target;
         _store = store;
         _signals = signals;
-        _gates = gates;
+        _checks = checks;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -54,10 +54,10 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         _circuit = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>
             {
-                FailureRatio = 0.5,
-                MinimumThroughput = 10,
-                SamplingDuration = TimeSpan.FromSeconds(30),
-                BreakDuration = TimeSpan.FromSeconds(15),
+                FailureRatio = circuit.FailureRatio,
+                MinimumThroughput = circuit.MinimumThroughput,
+                SamplingDuration = circuit.SamplingDuration,
+                BreakDuration = circuit.BreakDuration,
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result?.Outcome == DeliveryOutcome.Retry),
                 StateProvider = _circuitState,
                 OnOpened = args =>
@@ -70,6 +70,9 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     }
 
     public TargetConfig Target { get; }
+
+    /// <summary>When the open circuit's break is over and the loop sends one event as the probe.</summary>
+    private DateTimeOffset ProbeAt() => new(Volatile.Read(ref _probeAfterTicks), TimeSpan.Zero);
 
     public CircuitState Circuit => _circuitState.CircuitState;
 
@@ -116,7 +119,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 // Polly moves an open circuit to half-open only when an execution is attempted, so once the break is
                 // over the loop claims one event as the probe (a batch is only claimed while the circuit is closed), and
                 // waits while that probe runs.
-                if ((Circuit == CircuitState.Open && _time.GetUtcNow().UtcTicks < Volatile.Read(ref _probeAfterTicks))
+                if ((Circuit == CircuitState.Open && _time.GetUtcNow() < ProbeAt())
                     || Circuit == CircuitState.HalfOpen)
                 {
                     await Task.Delay(PollInterval, _time, stopping).ConfigureAwait(false);
@@ -166,7 +169,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
             {
                 break;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {
                 Log.StoreError(_logger, Target.Id, ex.Message);
                 await Task.Delay(PollInterval, _time, CancellationToken.None).ConfigureAwait(false);
@@ -245,15 +248,16 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
             DeliveryResult result;
             try
             {
-                // The source's gate (if any) is asked before the first send; its verdict replaces the send when it says no.
-                result = await _gates.CheckAsync(claimed).ConfigureAwait(false) ?? await _circuit.ExecuteAsync(
+                // The source's deferred check (if any) is asked before the first send; its verdict replaces the send when it says no.
+                result = await _checks.CheckAsync(claimed).ConfigureAwait(false) ?? await _circuit.ExecuteAsync(
                     static (state, token) => new ValueTask<DeliveryResult>(state.Client.SendAsync(state.Target, state.Claimed, token)),
                     (Client: _client, Target, Claimed: claimed),
                     _abortDeliveries.Token).ConfigureAwait(false);
             }
-            catch (BrokenCircuitException)
+            catch (BrokenCircuitException open)
             {
-                result = new DeliveryResult(DeliveryOutcome.Abandoned, null, null, "circuit open", TimeSpan.Zero);
+                // Handed back until the break is over, when the loop claims one event as the probe.
+                result = DeliveryResult.CircuitIsOpen(open.RetryAfter ?? ProbeAt() - _time.GetUtcNow());
             }
 
             activity?.SetTag("relay.outcome", result.Outcome.ToString());
@@ -276,7 +280,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         var now = _time.GetUtcNow();
         var attempt = claimed.Attempts + 1;
         var record = new AttemptRecord(Target.Id, attempt, now.ToUnixTimeMilliseconds(), result.Status, (long)result.Duration.TotalMilliseconds, result.Error);
-        if (result.Outcome != DeliveryOutcome.Abandoned)
+        if (result.WasAttempted)
         {
             _metrics.DeliveryAttempt(Target.Id, result.Outcome.ToString().ToLowerInvariant(), result.Duration);
         }
@@ -286,9 +290,9 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
             case DeliveryOutcome.Delivered:
                 await _store.CompleteAsync(Target.Id, claimed, record).ConfigureAwait(false);
                 break;
-            case DeliveryOutcome.Abandoned:
-                var backoff = result.Error == "circuit open" ? TimeSpan.FromSeconds(15) : TimeSpan.Zero;
-                await _store.FailAsync(Target.Id, claimed, now + backoff, result.Reason, null, countAttempt: false).ConfigureAwait(false);
+            case DeliveryOutcome.Abandoned or DeliveryOutcome.CircuitOpen:
+                var handBackUntil = now + (result.RetryAfter is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+                await _store.FailAsync(Target.Id, claimed, handBackUntil, result.Reason, null, countAttempt: false).ConfigureAwait(false);
                 break;
             case DeliveryOutcome.Retry when RetrySchedule.NextAttemptAt(Target.Retry, attempt, result.RetryAfter, now, Random.Shared.NextDouble()) is { } retryAt:
                 Log.WillRetry(_logger, Target.Id, claimed.Id, attempt, result.Reason, retryAt);

@@ -17,7 +17,7 @@ internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider 
             await connection.Database.StringSetAsync(probe, time.GetUtcNow().ToUnixTimeMilliseconds(), TimeSpan.FromMinutes(1)).ConfigureAwait(false);
             return HealthCheckResult.Healthy($"store writable in {time.GetElapsedTime(started).TotalMilliseconds:0.#} ms");
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or InvalidOperationException)
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
             return HealthCheckResult.Unhealthy($"store unreachable: {ex.GetType().Name}");
         }

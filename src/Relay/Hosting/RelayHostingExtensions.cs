@@ -2,9 +2,10 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Relay.Admin;
 using Relay.Configuration;
+using Relay.Connectors;
 using Relay.Dispatch;
 using Relay.Ingress;
-using Relay.Sources.Sovos;
+using Relay.Sources;
 using Relay.Store;
 using Relay.Telemetry;
 
@@ -42,7 +43,8 @@ public static class RelayHostingExtensions
         builder.Configuration.AddYamlFile(path, reloadOnChange: true);
         builder.Configuration.AddEnvironmentVariables("Relay__");
         var file = new RelayConfigFile(path);
-        var (snapshot, errors) = RelayConfigLoader.Load(builder.Configuration, file.Directory);
+        var kinds = SourceKinds.BuiltIn;
+        var (snapshot, errors) = RelayConfigLoader.Load(builder.Configuration, file.Directory, kinds);
         if (snapshot is null)
         {
             Console.Error.WriteLine($"Relay cannot start: {errors.Count} problem(s) in {path}:");
@@ -70,24 +72,27 @@ public static class RelayHostingExtensions
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(file);
-        services.AddSingleton(sp => new RelayConfigProvider(snapshot, builder.Configuration, file, sp.GetRequiredService<ILogger<RelayConfigProvider>>()));
+        services.AddSingleton(sp => new RelayConfigProvider(snapshot, builder.Configuration, file, kinds, sp.GetRequiredService<ILogger<RelayConfigProvider>>()));
         services.AddSingleton<StoreConnection>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreConnection>());
+        services.AddSingleton<QueueSignals>();
         services.AddSingleton<EventStore>();
-        services.AddSingleton<DispatchSignals>();
+        services.AddSingleton<EventListing>();
+        services.AddSingleton<EventOperations>();
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
-        services.AddSingleton<DeliveryGates>();
         services.AddSingleton<EventAcceptor>();
+        services.AddSingleton(CircuitSettings.Default);
+        services.AddSingleton<DeferredChecks>();
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());
         services.AddHostedService<RetryScheduler>();
-        services.AddSingleton<SovosConnectors>();
-        services.AddHostedService(sp => sp.GetRequiredService<SovosConnectors>());
+        services.AddSingleton<ConnectorHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConnectorHost>());
         services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
-            .AddCheck<SovosHealthCheck>("sovos", tags: ["ready"]);
+            .AddCheck<ConnectorHealthCheck>("connectors", tags: ["ready"]);
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }

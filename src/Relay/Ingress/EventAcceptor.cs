@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Relay.Configuration;
-using Relay.Dispatch;
 using Relay.Sources;
 using Relay.Store;
 
@@ -15,46 +14,48 @@ internal sealed record EventOrigin(
     byte[] Body);
 
 /// <summary>What became of the events of one request (or one streamed message).</summary>
-internal readonly record struct AcceptSummary(int Accepted, int Routed)
+/// <param name="Results">Per event, in order: accepted with its new id, or a duplicate of the id first accepted.</param>
+/// <param name="Routed">Accepted events that matched at least one route.</param>
+internal readonly record struct AcceptSummary(IReadOnlyList<AcceptResult> Results, int Routed)
 {
-    /// <summary>The metric outcome: every event a duplicate, none routed to a target, or accepted.</summary>
-    public string Outcome => Accepted == 0 ? "duplicate" : Routed == 0 ? "unrouted" : "accepted";
+    public int Accepted => Results.Count(r => r.Outcome == AcceptOutcome.Accepted);
+
+    /// <summary>Every event a duplicate, none routed to a target, or accepted.</summary>
+    public IngestOutcome Outcome => Accepted == 0 ? IngestOutcome.Duplicate : Routed == 0 ? IngestOutcome.Unrouted : IngestOutcome.Accepted;
 }
 
 /// <summary>
-/// The accept path shared by webhook ingress and outbound stream connectors: route each event, store it (one atomic
-/// script per event, duplicates dropped), wake the targets that got work, then wait until the writes are durable.
+/// The one accept path, shared by webhook ingress, stream connectors and the admin API's test event: route each event
+/// (once, at accept), give it an id in its ordering key's partition, and hand the batch to the store, which stores each
+/// atomically (duplicates dropped), wakes the targets that got work and completes once durable.
 /// Store failures surface as exceptions matched by <see cref="StoreFailures.IsStoreFailure"/>; nothing is acknowledged then.
 /// </summary>
-internal sealed class EventAcceptor(EventStore store, StoreConnection connection, DispatchSignals signals)
+internal sealed class EventAcceptor(EventStore store)
 {
     public async Task<AcceptSummary> AcceptAsync(SourceConfig source, IReadOnlyList<IncomingEvent> events, EventOrigin origin, DateTimeOffset now)
     {
-        var accepted = 0;
-        var routed = 0;
-        var partitions = connection.Config.Partitions;
-        foreach (var incoming in events)
+        var batch = new NewEvent[events.Count];
+        for (var i = 0; i < events.Count; i++)
         {
-            var targets = RouteTable.MatchTargets(source.Routes, incoming);
-            var partition = EventIds.PartitionOf(incoming.OrderingKey, partitions);
+            var incoming = events[i];
+            var partition = EventIds.PartitionOf(incoming.OrderingKey, store.Partitions);
             var stored = new StoredEvent(
                 EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
                 origin.Method, origin.QueryString, origin.ContentType, origin.Headers, incoming.Body ?? origin.Body, now, Activity.Current?.Id);
-            var result = await store.AcceptAsync(stored, source.DedupeWindow, targets).ConfigureAwait(false);
-            Activity.Current?.AddEvent(new ActivityEvent(result.Outcome.ToString(), tags: new() { ["webhook.id"] = result.EventId }));
-            if (result.Outcome == AcceptOutcome.Accepted)
+            batch[i] = new NewEvent(stored, source.DedupeWindow, RouteTable.MatchTargets(source.Routes, incoming));
+        }
+
+        var results = await store.AcceptAsync(batch).ConfigureAwait(false);
+        var routed = 0;
+        for (var i = 0; i < results.Count; i++)
+        {
+            Activity.Current?.AddEvent(new ActivityEvent(results[i].Outcome.ToString(), tags: new() { ["webhook.id"] = results[i].EventId }));
+            if (results[i].Outcome == AcceptOutcome.Accepted && batch[i].Targets.Count > 0)
             {
-                accepted++;
-                routed += targets.Count > 0 ? 1 : 0;
-                foreach (var target in targets)
-                {
-                    signals.Wake(target);
-                }
+                routed++;
             }
         }
 
-        // An ack (or a stream's "handled") is the promise that the event is kept: wait for the store to make it durable.
-        await connection.WaitDurableAsync().ConfigureAwait(false);
-        return new AcceptSummary(accepted, routed);
+        return new AcceptSummary(results, routed);
     }
 }

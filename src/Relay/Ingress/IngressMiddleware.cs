@@ -41,16 +41,11 @@ internal sealed partial class IngressMiddleware(
 
     private async Task HandleAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
     {
-        var started = Stopwatch.GetTimestamp();
-        var source = binding.Config;
-        using var activity = RelayMetrics.ActivitySource.StartActivity("relay.ingest", ActivityKind.Server);
-        activity?.SetTag("relay.source", source.Id);
-        var outcome = await ProcessAsync(context, binding, values).ConfigureAwait(false);
-        activity?.SetTag("relay.outcome", outcome);
-        metrics.IngestRequest(source.Id, outcome, Stopwatch.GetElapsedTime(started));
+        using var span = new IngestSpan(metrics, binding.Config.Id, ActivityKind.Server);
+        span.End(await ProcessAsync(context, binding, values).ConfigureAwait(false));
     }
 
-    private async Task<string> ProcessAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
+    private async Task<IngestOutcome> ProcessAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
     {
         var request = context.Request;
         var source = binding.Config;
@@ -58,7 +53,7 @@ internal sealed partial class IngressMiddleware(
         {
             context.Response.Headers.Allow = string.Join(", ", binding.Handler.Methods);
             await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, $"use {string.Join(" or ", binding.Handler.Methods)}").ConfigureAwait(false);
-            return "method_not_allowed";
+            return IngestOutcome.MethodNotAllowed;
         }
 
         var maxBytes = configProvider.Current.Config.Ingress.MaxBodyBytes;
@@ -72,13 +67,13 @@ internal sealed partial class IngressMiddleware(
             // The vendor went away or sent too slowly (Kestrel's minimum data rate); there is nobody to answer.
             Log.BodyReadFailed(logger, source.Id, ex.GetType().Name);
             context.Abort();
-            return "aborted";
+            return IngestOutcome.Aborted;
         }
 
         if (body is null)
         {
             await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, $"body is larger than {maxBytes} bytes").ConfigureAwait(false);
-            return "too_large";
+            return IngestOutcome.TooLarge;
         }
 
         var now = time.GetUtcNow();
@@ -89,15 +84,15 @@ internal sealed partial class IngressMiddleware(
             case SourceOutcome.Unauthorized:
                 Log.Rejected(logger, source.Id, 401, verdict.Reason!);
                 await RejectAsync(context, StatusCodes.Status401Unauthorized, verdict.Reason!).ConfigureAwait(false);
-                return "unauthorized";
+                return IngestOutcome.Unauthorized;
             case SourceOutcome.BadRequest:
                 Log.Rejected(logger, source.Id, 400, verdict.Reason!);
                 await RejectAsync(context, StatusCodes.Status400BadRequest, verdict.Reason!).ConfigureAwait(false);
-                return "bad_request";
+                return IngestOutcome.BadRequest;
             case SourceOutcome.UnsupportedMediaType:
                 Log.Rejected(logger, source.Id, 415, verdict.Reason!);
                 await RejectAsync(context, StatusCodes.Status415UnsupportedMediaType, verdict.Reason!).ConfigureAwait(false);
-                return "unsupported_media_type";
+                return IngestOutcome.UnsupportedMediaType;
         }
 
         var origin = new EventOrigin(request.Method, request.QueryString.Value ?? "", request.ContentType, CopyHeaders(request.Headers), body);
@@ -111,7 +106,7 @@ internal sealed partial class IngressMiddleware(
             Log.StoreUnavailable(logger, source.Id, ex.GetType().Name, ex.Message);
             context.Response.Headers.RetryAfter = RetryAfterSeconds;
             await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, "event store unavailable; retry later").ConfigureAwait(false);
-            return "unavailable";
+            return IngestOutcome.Unavailable;
         }
 
         await AckAsync(context, source.Ack).ConfigureAwait(false);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Relay.Configuration;
 using Relay.Verification;
 
 namespace Relay.Sources;
@@ -15,7 +14,7 @@ internal sealed class HmacKind : ISourceKind
 
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
-    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    public ISourceHandler? Create(string path, IKindSettings settings)
     {
         var scheme = ReadScheme(settings, defaults: null);
         var secret = settings.RequiredString("secret", "Set it to the shared HMAC secret, e.g. secret: ${MY_WEBHOOK_SECRET}.");
@@ -34,7 +33,7 @@ internal sealed class HmacKind : ISourceKind
     }
 
     /// <summary>Reads an HMAC scheme from settings, each key falling back to a vendor preset when one is given; null when invalid.</summary>
-    public static HmacScheme? ReadScheme(ConfigReader settings, HmacScheme? defaults)
+    public static HmacScheme? ReadScheme(IKindSettings settings, HmacScheme? defaults)
     {
         var scheme = new HmacScheme(
             Header: defaults is null

@@ -1,10 +1,9 @@
-using Relay.Configuration;
-
 namespace Relay.Sources;
 
 /// <summary>
-/// A vendor kind whose events Relay fetches itself over an outbound connection (a stream), instead of receiving
-/// them on a path. Such a source has no <c>path:</c>; its kind reads the connection settings instead.
+/// A vendor kind whose events Relay fetches itself over an outbound connection (a stream), instead of receiving them on
+/// a path. The kind says how to connect and how to read what arrives; the connector runtime does the rest (one
+/// replica at a time, reconnects, storing each event).
 /// </summary>
 internal interface IConnectorKind
 {
@@ -15,21 +14,67 @@ internal interface IConnectorKind
     /// Reads the kind's connection settings, recording problems on <paramref name="settings"/>.
     /// Returns null when they are unusable; the problems recorded say why.
     /// </summary>
-    IConnectorSettings? Create(SourceConfig source, ConfigReader settings);
+    IConnectorSettings? Create(IKindSettings settings);
 }
 
 /// <summary>
-/// A connector's settings. Implementations are records: value equality tells a reload that changed them
-/// (restart the connector) from one that did not (keep the connection).
+/// A connector source's settings. Implementations are records: value equality tells a reload that changed them
+/// (restart the connector) from one that did not (keep the connection). <c>ToString</c> must not show secrets.
 /// </summary>
-internal interface IConnectorSettings;
-
-/// <summary>The <c>kind:</c> words of connector sources, and the kind behind each.</summary>
-internal static class ConnectorKinds
+internal interface IConnectorSettings
 {
-    public static IReadOnlyDictionary<string, IConnectorKind> All { get; } =
-        new IConnectorKind[]
-        {
-            new Sovos.SovosSseKind(),
-        }.ToDictionary(k => k.Name, StringComparer.Ordinal);
+    ConnectorTiming Timing { get; }
+
+    /// <summary>The client that connects to the vendor; it lives as long as the connector (pooled connections, cached tokens).</summary>
+    IConnectorClient CreateClient(TimeProvider time);
 }
+
+/// <param name="LeaseTtl">How long the replica holding the stream keeps it without renewing; a standby takes over after it.</param>
+/// <param name="ReconnectInitialDelay">The first wait before reopening a failed stream; doubled per failure in a row.</param>
+/// <param name="ReconnectMaxDelay">The cap of that wait.</param>
+/// <param name="UnhealthyAfter">How long the lease holder may stay disconnected before readiness fails.</param>
+internal sealed record ConnectorTiming(TimeSpan LeaseTtl, TimeSpan ReconnectInitialDelay, TimeSpan ReconnectMaxDelay, TimeSpan UnhealthyAfter);
+
+/// <summary>One connector source's link to its vendor, reused across reconnects.</summary>
+internal interface IConnectorClient : IDisposable
+{
+    /// <summary>Access tokens fetched so far, as the connector's state shows them; 0 for a kind that uses none.</summary>
+    int TokensFetched { get; }
+
+    /// <summary>
+    /// Opens the stream and yields what arrives: first <see cref="ConnectorItemKind.Connected"/>, then events and skipped
+    /// messages. Returns when the vendor ends the stream; throws when it fails or refuses (the message is safe to log
+    /// once URL query strings are redacted).
+    /// </summary>
+    IAsyncEnumerable<ConnectorItem> ReadAsync(CancellationToken cancellationToken);
+}
+
+internal enum ConnectorItemKind
+{
+    /// <summary>The stream is open; <see cref="ConnectorItem.Detail"/> names its framing.</summary>
+    Connected,
+
+    /// <summary>One event; its body is <see cref="IncomingEvent.Body"/>.</summary>
+    Event,
+
+    /// <summary>A message that could not be read and was skipped; <see cref="ConnectorItem.Detail"/> says what it was.</summary>
+    Skipped,
+}
+
+/// <param name="Detail">For an event, a short description for logs (no secrets); otherwise what happened.</param>
+/// <param name="ContentType">The content type an event is stored and delivered with.</param>
+internal readonly record struct ConnectorItem(ConnectorItemKind Kind, string Detail, IncomingEvent? Event = null, string? ContentType = null)
+{
+    public static ConnectorItem Connected(string framing) => new(ConnectorItemKind.Connected, framing);
+
+    public static ConnectorItem Skipped(string what) => new(ConnectorItemKind.Skipped, what);
+
+    public static ConnectorItem Received(IncomingEvent incoming, string contentType, string description) =>
+        new(ConnectorItemKind.Event, description, incoming, contentType);
+}
+
+/// <summary>
+/// The vendor refused the connection or the stream failed. The message is written to be logged and shown in the
+/// connector's state: it never holds a secret or a token (URL query strings are redacted by whoever logs it).
+/// </summary>
+internal class ConnectorException(string message) : Exception(message);

@@ -1,10 +1,10 @@
-using Relay.Configuration;
+using Relay.Verification;
 
 namespace Relay.Sources;
 
 /// <summary>
-/// One vendor kind: how to read its requests, prove they are genuine, split them into events, and what to ack.
-/// A kind is stateless; <see cref="Create"/> binds it to one configured source.
+/// One vendor kind whose callbacks arrive on a path: how to read its requests, prove they are genuine, split them into
+/// events, and what to ack. A kind is stateless; <see cref="Create"/> binds it to one configured source.
 /// </summary>
 internal interface ISourceKind
 {
@@ -21,7 +21,8 @@ internal interface ISourceKind
     /// Reads the kind's own settings (secret, header names...), recording problems on <paramref name="settings"/>.
     /// Returns null when they are unusable; the problems recorded say why.
     /// </summary>
-    ISourceHandler? Create(SourceConfig source, ConfigReader settings);
+    /// <param name="path">The source's <c>path:</c>, which some kinds check (a path token).</param>
+    ISourceHandler? Create(string path, IKindSettings settings);
 }
 
 /// <summary>A configured source, ready to judge requests. Called concurrently; must be immutable.</summary>
@@ -32,6 +33,6 @@ internal interface ISourceHandler
 
     SourceVerdict Read(IngressRequest request);
 
-    /// <summary>A check the dispatcher runs once per event before its first delivery; null when the source has none.</summary>
-    IDeliveryGate? Gate => null;
+    /// <summary>A verification made after the ack and before an event's first delivery; null when the source has none.</summary>
+    IDeferredCheck? DeferredCheck => null;
 }

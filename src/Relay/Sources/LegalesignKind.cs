@@ -3,7 +3,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Primitives;
-using Relay.Configuration;
 
 namespace Relay.Sources;
 
@@ -26,30 +25,30 @@ internal sealed class LegalesignKind : ISourceKind
 
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
-    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    public ISourceHandler? Create(string path, IKindSettings settings)
     {
         const string HowToGet = "Save Legalesign's callback certificate (PEM, from their \"verify callback data\" page) next to relay.yaml and set certificate: legalesign.pem.";
-        var path = settings.FilePath("certificate");
+        var certificatePath = settings.FilePath("certificate");
         var eventField = settings.String("eventField", "event")!;
-        if (path is null)
+        if (certificatePath is null)
         {
             settings.Error("certificate", $"is required. {HowToGet}");
             return null;
         }
 
-        if (!File.Exists(path))
+        if (!File.Exists(certificatePath))
         {
-            settings.Error("certificate", $"file {path} does not exist (relative paths resolve against the config file's folder). {HowToGet}");
+            settings.Error("certificate", $"file {certificatePath} does not exist (relative paths resolve against the config file's folder). {HowToGet}");
             return null;
         }
 
         try
         {
-            using var certificate = X509CertificateLoader.LoadCertificateFromFile(path);
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(certificatePath);
             using var key = certificate.GetRSAPublicKey();
             if (key is null)
             {
-                settings.Error("certificate", $"{path} holds a {certificate.PublicKey.Oid.FriendlyName} key, not RSA. Use Legalesign's RSA certificate.");
+                settings.Error("certificate", $"{certificatePath} holds a {certificate.PublicKey.Oid.FriendlyName} key, not RSA. Use Legalesign's RSA certificate.");
                 return null;
             }
 
@@ -57,7 +56,7 @@ internal sealed class LegalesignKind : ISourceKind
         }
         catch (CryptographicException ex)
         {
-            settings.Error("certificate", $"{path} could not be read as an X.509 certificate in PEM or DER ({ex.Message}). {HowToGet}");
+            settings.Error("certificate", $"{certificatePath} could not be read as an X.509 certificate in PEM or DER ({ex.Message}). {HowToGet}");
             return null;
         }
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Relay.Configuration;
 using Relay.Verification;
 
 namespace Relay.Sources;
@@ -28,7 +27,7 @@ internal sealed class SignicatKind : ISourceKind
 
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
-    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    public ISourceHandler? Create(string path, IKindSettings settings)
     {
         var scheme = HmacKind.ReadScheme(settings, Defaults);
         var secret = settings.RequiredString("secret", "Set it to the secret of the Signicat event subscription, e.g. secret: ${SIGNICAT_SECRET}.");

@@ -1,4 +1,3 @@
-using Relay.Configuration;
 using Relay.Verification;
 
 namespace Relay.Sources;
@@ -13,7 +12,7 @@ internal sealed class StandardWebhooksKind : ISourceKind
 
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
-    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    public ISourceHandler? Create(string path, IKindSettings settings)
     {
         var secret = settings.RequiredString("secret", "Set it to the sender's signing secret, e.g. secret: ${WHSEC} holding whsec_...");
         var tolerance = settings.Duration("tolerance", StandardWebhooks.DefaultTolerance, min: TimeSpan.FromSeconds(1));

@@ -1,5 +1,4 @@
 using System.Text;
-using Relay.Configuration;
 using Relay.Verification;
 
 namespace Relay.Sources;
@@ -25,7 +24,7 @@ internal sealed class YousignKind : ISourceKind
 
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
-    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    public ISourceHandler? Create(string path, IKindSettings settings)
     {
         var secret = settings.RequiredString("secret", "Set it to the webhook secret shown in Yousign's webhook settings, e.g. secret: ${YOUSIGN_SECRET}.");
         return secret.Length == 0 ? null : new Handler(new HmacVerifier(Scheme, Encoding.UTF8.GetBytes(secret)));

@@ -30,6 +30,21 @@ internal enum DeliveryState
     Purged,
 }
 
+/// <summary>The names the admin API shows for <see cref="DeliveryState"/>; the stored ones are the store's own words.</summary>
+internal static class DeliveryStateNames
+{
+    public static string Name(this DeliveryState state) => state switch
+    {
+        DeliveryState.Pending => StoreWords.Pending,
+        DeliveryState.InFlight => "in-flight",
+        DeliveryState.Delivered => StoreWords.Delivered,
+        DeliveryState.Retrying => StoreWords.Retrying,
+        DeliveryState.Dead => StoreWords.Dead,
+        DeliveryState.Purged => "purged",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
+    };
+}
+
 /// <param name="At">When it was delivered or dead-lettered.</param>
 /// <param name="Reason">Why the last attempt failed (retrying, dead).</param>
 internal sealed record TargetDelivery(string Target, DeliveryState State, int Attempts, DateTimeOffset? NextAttemptAt, DateTimeOffset? At, string? Reason);

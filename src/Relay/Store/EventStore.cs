@@ -1,14 +1,17 @@
 using System.Text.Json;
+using Relay.Verification;
 using StackExchange.Redis;
 
 namespace Relay.Store;
 
 /// <summary>
-/// Every state change of an event, each one Lua script over RESP, so Redis and the embedded store behave alike.
-/// Store failures surface as <see cref="RedisException"/> / <see cref="TimeoutException"/>; callers map them
+/// The pipeline's state changes of an event, each one Lua script over RESP, so Redis and the embedded store behave
+/// alike: accept, claim, settle (complete or fail), promote, and a deferred check's verdict. The store owns enqueueing:
+/// it wakes a target's dispatcher whenever it queues work for it, and an accept completes only once durable.
+/// Store failures surface as exceptions matched by <see cref="StoreFailures.IsStoreFailure"/>; callers map them
 /// (ingress to 503, dispatch to a pause).
 /// </summary>
-internal sealed partial class EventStore(StoreConnection connection, TimeProvider time)
+internal sealed class EventStore(StoreConnection connection, QueueSignals signals, TimeProvider time)
 {
     /// <summary>How many attempt records an event keeps (per event, all targets together).</summary>
     public const int HistoryCap = 100;
@@ -21,45 +24,27 @@ internal sealed partial class EventStore(StoreConnection connection, TimeProvide
 
     public int Partitions => connection.Config.Partitions;
 
-    public async Task<AcceptResult> AcceptAsync(StoredEvent stored, TimeSpan dedupeWindow, IReadOnlyList<string> targets)
+    /// <summary>
+    /// Stores each event (one atomic script each: dedupe, persist, index, enqueue to its targets), in order, wakes the
+    /// targets that got work, and completes once every write is durable: what an ack promises.
+    /// </summary>
+    public async Task<IReadOnlyList<AcceptResult>> AcceptAsync(IReadOnlyList<NewEvent> events)
     {
-        var p = stored.Partition;
-        var keys = new RedisKey[3 + targets.Count];
-        keys[0] = Keys.Dedupe(p, stored.Source, stored.DedupeKey);
-        keys[1] = Keys.Event(p, stored.Id);
-        keys[2] = Keys.Index(p);
-        for (var i = 0; i < targets.Count; i++)
+        var results = new AcceptResult[events.Count];
+        for (var i = 0; i < events.Count; i++)
         {
-            keys[3 + i] = Keys.Ready(p, targets[i]);
+            results[i] = await AcceptOneAsync(events[i]).ConfigureAwait(false);
+            if (results[i].Outcome == AcceptOutcome.Accepted)
+            {
+                foreach (var target in events[i].Targets)
+                {
+                    signals.Wake(target);
+                }
+            }
         }
 
-        var args = new List<RedisValue>(4 + 22 + (targets.Count * 2))
-        {
-            stored.Id,
-            (long)dedupeWindow.TotalMilliseconds,
-            RetentionMs,
-            stored.ReceivedAt.ToUnixTimeMilliseconds(),
-            "source", stored.Source,
-            "type", stored.Type,
-            "tags", JsonSerializer.Serialize(stored.Tags, StoreJson.Default.IReadOnlyListString),
-            "dedupeKey", stored.DedupeKey,
-            "receivedAt", stored.ReceivedAt.ToUnixTimeMilliseconds(),
-            "method", stored.Method,
-            "query", stored.QueryString,
-            "contentType", stored.ContentType ?? "",
-            "headers", JsonSerializer.Serialize(stored.Headers, StoreJson.Default.IReadOnlyListKeyValuePairStringString),
-            "body", stored.Body,
-            "targets", string.Join(',', targets),
-            "trace", stored.TraceParent ?? "",
-        };
-        foreach (var target in targets)
-        {
-            args.Add($"{target}.state");
-            args.Add("pending");
-        }
-
-        var result = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Accept, keys, [.. args]).ConfigureAwait(false))!;
-        return new AcceptResult((int)result[0] == 1 ? AcceptOutcome.Accepted : AcceptOutcome.Duplicate, (string)result[1]!);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        return results;
     }
 
     /// <summary>Leases up to <paramref name="max"/> ready events of a target in one partition, with their bodies.</summary>
@@ -76,7 +61,7 @@ internal sealed partial class EventStore(StoreConnection connection, TimeProvide
         }
 
         // The event hash never changes after accept (only per-target state fields do), so a plain read is safe here.
-        var fields = ClaimFields.Append($"{target}.attempts").ToArray();
+        var fields = ClaimFields.Append(StoreWords.Attempts(target)).ToArray();
         var batch = connection.Database.CreateBatch();
         var reads = ids.Select(id => batch.HashGetAsync(Keys.Event(partition, id!), fields)).ToArray();
         batch.Execute();
@@ -134,14 +119,20 @@ internal sealed partial class EventStore(StoreConnection connection, TimeProvide
         return (int)done == 1;
     }
 
-    /// <summary>Moves due retries and expired leases of a target in one partition back to ready.</summary>
+    /// <summary>Moves due retries and expired leases of a target in one partition back to ready, and wakes its dispatcher if any moved.</summary>
     public async Task<(long Promoted, long Reclaimed)> PromoteAsync(string target, int partition, int max)
     {
         var moved = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Promote,
             [Keys.Retry(partition, target), Keys.Lease(partition, target), Keys.Ready(partition, target)],
             [time.GetUtcNow().ToUnixTimeMilliseconds(), max]).ConfigureAwait(false))!;
-        return ((long)moved[0], (long)moved[1]);
+        var (promoted, reclaimed) = ((long)moved[0], (long)moved[1]);
+        if (promoted + reclaimed > 0)
+        {
+            signals.Wake(target);
+        }
+
+        return (promoted, reclaimed);
     }
 
     /// <summary>How many events of a target wait in each state, summed over partitions (one batch of reads).</summary>
@@ -166,9 +157,90 @@ internal sealed partial class EventStore(StoreConnection connection, TimeProvide
         return new TargetCounts(ready, inFlight, retrying, dead);
     }
 
+    /// <summary>Whether an operator paused the target (a flag kept in the store for every replica).</summary>
+    public Task<bool> IsPausedAsync(string target) => connection.Database.HashExistsAsync(Keys.Paused, target);
+
     /// <summary>Takes the scheduler turn for one interval, so that only one replica sweeps at a time.</summary>
     public Task<bool> TryTakeSchedulerTurnAsync(string owner, TimeSpan interval) =>
         connection.Database.StringSetAsync(Keys.SchedulerLock, owner, interval, When.NotExists);
 
+    /// <summary>The deferred check's verdict kept with an event; null when none is recorded yet (or the event expired).</summary>
+    public async Task<DeferredVerdict?> CheckVerdictAsync(int partition, string id)
+    {
+        var values = await connection.Database.HashGetAsync(Keys.Event(partition, id), [StoreWords.CheckField, StoreWords.CheckReasonField]).ConfigureAwait(false);
+        return ParseVerdict(values[0], values[1]);
+    }
+
+    /// <summary>
+    /// Keeps a final verdict with the event unless one is kept already (the first recorded wins, across targets and
+    /// replicas); returns the verdict in force, or null when retention expired the event meanwhile.
+    /// </summary>
+    public async Task<DeferredVerdict?> RecordCheckVerdictAsync(int partition, string id, DeferredVerdict verdict)
+    {
+        if (!verdict.IsFinal)
+        {
+            throw new ArgumentException("Only a final verdict (pass or reject) is kept with an event.", nameof(verdict));
+        }
+
+        var word = verdict.Outcome == DeferredOutcome.Pass ? StoreWords.CheckPassed : StoreWords.CheckQuarantined;
+        var inForce = await connection.Database.ScriptEvaluateAsync(StoreScripts.Check, [Keys.Event(partition, id)], [word, verdict.Reason ?? ""]).ConfigureAwait(false);
+        if (inForce.IsNull)
+        {
+            return null;
+        }
+
+        var fields = (RedisValue[])inForce!;
+        return ParseVerdict(fields[0], fields[1]);
+    }
+
+    private static DeferredVerdict? ParseVerdict(RedisValue word, RedisValue reason) => (string?)word switch
+    {
+        StoreWords.CheckPassed => DeferredVerdict.Pass,
+        StoreWords.CheckQuarantined => DeferredVerdict.Reject(reason.IsNullOrEmpty ? "" : reason!),
+        _ => null,
+    };
+
     private static string Serialize(AttemptRecord record) => JsonSerializer.Serialize(record, StoreJson.Default.AttemptRecord);
+
+    private async Task<AcceptResult> AcceptOneAsync(NewEvent incoming)
+    {
+        var (stored, dedupeWindow, targets) = incoming;
+        var p = stored.Partition;
+        var keys = new RedisKey[3 + targets.Count];
+        keys[0] = Keys.Dedupe(p, stored.Source, stored.DedupeKey);
+        keys[1] = Keys.Event(p, stored.Id);
+        keys[2] = Keys.Index(p);
+        for (var i = 0; i < targets.Count; i++)
+        {
+            keys[3 + i] = Keys.Ready(p, targets[i]);
+        }
+
+        var args = new List<RedisValue>(4 + 22 + (targets.Count * 2))
+        {
+            stored.Id,
+            (long)dedupeWindow.TotalMilliseconds,
+            RetentionMs,
+            stored.ReceivedAt.ToUnixTimeMilliseconds(),
+            "source", stored.Source,
+            "type", stored.Type,
+            "tags", JsonSerializer.Serialize(stored.Tags, StoreJson.Default.IReadOnlyListString),
+            "dedupeKey", stored.DedupeKey,
+            "receivedAt", stored.ReceivedAt.ToUnixTimeMilliseconds(),
+            "method", stored.Method,
+            "query", stored.QueryString,
+            "contentType", stored.ContentType ?? "",
+            "headers", JsonSerializer.Serialize(stored.Headers, StoreJson.Default.IReadOnlyListKeyValuePairStringString),
+            "body", stored.Body,
+            "targets", string.Join(',', targets),
+            "trace", stored.TraceParent ?? "",
+        };
+        foreach (var target in targets)
+        {
+            args.Add(StoreWords.State(target));
+            args.Add(StoreWords.Pending);
+        }
+
+        var result = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Accept, keys, [.. args]).ConfigureAwait(false))!;
+        return new AcceptResult((int)result[0] == 1 ? AcceptOutcome.Accepted : AcceptOutcome.Duplicate, (string)result[1]!);
+    }
 }

@@ -20,7 +20,8 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
 
     public StoreKeys Keys { get; } = new(configProvider.Current.Config.Store.Prefix);
 
-    public IDatabase Database => (_multiplexer ?? throw new InvalidOperationException("The store is not started.")).GetDatabase();
+    /// <summary>The shared connection's database; before start-up this fails like an unreachable store does.</summary>
+    public IDatabase Database => (_multiplexer ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The store is not started.", null, CommandStatus.Unknown)).GetDatabase();
 
     public bool IsConnected => _multiplexer?.IsConnected ?? false;
 
@@ -117,9 +118,10 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
                 Log.RedisNotDurable(_logger, appendOnly, appendFsync);
             }
         }
-        catch (RedisException)
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
-            // Managed services often disable CONFIG; the README states the settings that are needed.
+            // Managed services often disable CONFIG (a RedisServerException), and the server may be unreachable at
+            // start-up: either way this is only a warning, and the README states the settings that are needed.
         }
     }
 

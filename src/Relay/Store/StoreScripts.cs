@@ -7,7 +7,7 @@ internal static class StoreScripts
     public static readonly string Claim = Load("claim");
     public static readonly string Complete = Load("complete");
     public static readonly string Fail = Load("fail");
-    public static readonly string Gate = Load("gate");
+    public static readonly string Check = Load("check");
     public static readonly string Promote = Load("promote");
     public static readonly string Requeue = Load("requeue");
     public static readonly string Purge = Load("purge");

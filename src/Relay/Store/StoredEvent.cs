@@ -16,6 +16,9 @@ internal sealed record StoredEvent(
     DateTimeOffset ReceivedAt,
     string? TraceParent = null);
 
+/// <summary>An event to accept, with how long its dedupe key holds and the targets it is queued to.</summary>
+internal sealed record NewEvent(StoredEvent Event, TimeSpan DedupeWindow, IReadOnlyList<string> Targets);
+
 /// <summary>An event leased to one target's dispatcher.</summary>
 /// <param name="LeaseDeadline">Identifies this claim; complete/fail only succeed while it still holds.</param>
 /// <param name="Attempts">Attempts already made to this target before this one.</param>

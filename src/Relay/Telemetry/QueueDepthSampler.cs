@@ -23,7 +23,7 @@ internal sealed partial class QueueDepthSampler(
                 var counts = await Task.WhenAll(targets.Select(store.CountAsync)).ConfigureAwait(false);
                 metrics.SetQueueDepths(targets.Zip(counts).ToDictionary(p => p.First, p => p.Second));
             }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {
                 Log.SampleFailed(logger, ex.Message);
             }

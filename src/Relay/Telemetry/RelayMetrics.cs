@@ -24,8 +24,8 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _deliveryAttempts;
     private readonly Histogram<double> _deliveryDuration;
     private readonly Counter<long> _deadLettered;
-    private readonly Counter<long> _sseReconnects;
-    private readonly ConcurrentDictionary<string, int> _sseConnected = new(StringComparer.Ordinal);
+    private readonly Counter<long> _connectorReconnects;
+    private readonly ConcurrentDictionary<string, int> _connectorConnected = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
 
     public RelayMetrics(IMeterFactory meterFactory)
@@ -36,8 +36,9 @@ internal sealed class RelayMetrics
         _deliveryAttempts = meter.CreateCounter<long>("relay.dispatch.attempts", "{attempt}", "Delivery attempts by target and outcome.");
         _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.", advice: SecondsBuckets);
         _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
-        _sseReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
-        meter.CreateObservableGauge("relay.sse.connected", ObserveSseConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
+        // Named for the first connector kind (an SSE stream); the names are kept because dashboards and alerts use them.
+        _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
+        meter.CreateObservableGauge("relay.sse.connected", ObserveConnectorConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
         meter.CreateObservableGauge("relay.queue.depth", ObserveQueueDepths, "{event}", "Events per target and state (ready, in_flight, retrying, dead), sampled from the store.");
     }
 
@@ -57,17 +58,17 @@ internal sealed class RelayMetrics
 
     public void DeadLettered(string target) => _deadLettered.Add(1, new KeyValuePair<string, object?>("target", target));
 
-    public void SseConnected(string source, bool connected) => _sseConnected[source] = connected ? 1 : 0;
+    public void ConnectorConnected(string source, bool connected) => _connectorConnected[source] = connected ? 1 : 0;
 
     /// <summary>The source's connector is gone (removed from the config): its gauge stops reporting.</summary>
-    public void SseRemoved(string source) => _sseConnected.TryRemove(source, out _);
+    public void ConnectorRemoved(string source) => _connectorConnected.TryRemove(source, out _);
 
-    public void SseReconnect(string source) => _sseReconnects.Add(1, new KeyValuePair<string, object?>("source", source));
+    public void ConnectorReconnect(string source) => _connectorReconnects.Add(1, new KeyValuePair<string, object?>("source", source));
 
     public void SetQueueDepths(IReadOnlyDictionary<string, TargetCounts> depths) => Volatile.Write(ref _queueDepths, depths);
 
-    private IEnumerable<Measurement<int>> ObserveSseConnected() =>
-        _sseConnected.Select(static s => new Measurement<int>(s.Value, new KeyValuePair<string, object?>("source", s.Key)));
+    private IEnumerable<Measurement<int>> ObserveConnectorConnected() =>
+        _connectorConnected.Select(static s => new Measurement<int>(s.Value, new KeyValuePair<string, object?>("source", s.Key)));
 
     private IEnumerable<Measurement<long>> ObserveQueueDepths()
     {

@@ -28,8 +28,8 @@ internal static class AdminApi
             secret: {Secret}
             routes: [{"{"} target: crm {"}"}]
         targets:
-          crm: {PipelineTests.Target(crm, schedule)}
-        {(archive is null ? "" : $"  archive: {PipelineTests.Target(archive)}\n")}
+          crm: {TestYaml.Target(crm, schedule)}
+        {(archive is null ? "" : $"  archive: {TestYaml.Target(archive)}\n")}
         """;
 
     public static HttpClient Client(RelayHost relay, string? key = Key) => Client(relay.Client.BaseAddress!, key);

@@ -122,7 +122,7 @@ public sealed class AdminEventsTests
             sources:
               raw: {"{"} kind: hmac, path: /hooks/raw, secret: raw-secret, header: X-Sig, requireJson: false, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
-              crm: {Ingress.PipelineTests.Target(crm)}
+              crm: {TestYaml.Target(crm)}
             """);
         using var admin = AdminApi.Client(relay);
         byte[] body = [0xff, 0xfe, 0x00, 0x01, 0x80];

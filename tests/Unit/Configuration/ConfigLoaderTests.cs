@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Relay.Configuration;
+using Relay.Sources;
 
 namespace Relay.Tests.Configuration;
 
@@ -13,7 +14,7 @@ public sealed class ConfigLoaderTests
         var path = Path.Combine(folder, "relay.yaml");
         File.WriteAllText(path, yaml);
         var configuration = new ConfigurationBuilder().AddYamlFile(path, reloadOnChange: false).Build();
-        return RelayConfigLoader.Load(configuration, folder, name => env?.GetValueOrDefault(name));
+        return RelayConfigLoader.Load(configuration, folder, SourceKinds.BuiltIn, name => env?.GetValueOrDefault(name));
     }
 
     [Fact]

@@ -74,7 +74,7 @@ public sealed class HotReloadTests
         await relay.RewriteConfigAsync(store, Yaml("s1", crm, audit: null));
 
         var id = audit.Received[0].Header("webhook-id");
-        Assert.Equal("delivered", await PipelineTests.WaitForStateAsync(relay, id, "audit", "delivered"));
+        Assert.Equal("delivered", await StoreProbe.WaitForStateAsync(relay, id, "audit", "delivered"));
         Assert.Single(audit.Received);
     }
 
@@ -88,7 +88,7 @@ public sealed class HotReloadTests
               - {"{"} target: crm, events: {crmEvents} {"}"}
         {(audit is null ? "" : "      - { target: audit }")}
         targets:
-          crm: {PipelineTests.Target(crm)}
-        {(audit is null ? "" : $"  audit: {PipelineTests.Target(audit)}")}
+          crm: {TestYaml.Target(crm)}
+        {(audit is null ? "" : $"  audit: {TestYaml.Target(audit)}")}
         """;
 }

@@ -24,7 +24,7 @@ public sealed class IngressLimitsTests
         var response = await relay.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Empty(await PipelineTests.StoreKeysAsync(relay));
+        Assert.Empty(await StoreProbe.StoreKeysAsync(relay));
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class IngressLimitsTests
         }
 
         Assert.True(closed, "the relay kept a stalled upload open");
-        Assert.Empty(await PipelineTests.StoreKeysAsync(relay));
+        Assert.Empty(await StoreProbe.StoreKeysAsync(relay));
     }
 
     private static Task<RelayHost> StartAsync(FakeTarget crm) =>
@@ -65,6 +65,6 @@ public sealed class IngressLimitsTests
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
-              crm: {PipelineTests.Target(crm)}
+              crm: {TestYaml.Target(crm)}
             """);
 }

@@ -93,7 +93,7 @@ public sealed class PassThroughTests
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
-              crm: {PipelineTests.Target(crm)}
+              crm: {TestYaml.Target(crm)}
             reverseProxy:
               routes:
                 app: {"{"} clusterId: app, match: {"{"} path: "{"{"}**catch-all{"}"}" {"}"} {"}"}

@@ -6,7 +6,8 @@ using Relay.Sources;
 using Relay.Sources.AlphaTrust;
 using Relay.Tests.Admin;
 using Relay.Tests.Infrastructure;
-using static Relay.Tests.Ingress.PipelineTests;
+using static Relay.Tests.Infrastructure.StoreProbe;
+using static Relay.Tests.Infrastructure.TestYaml;
 
 namespace Relay.Tests.Sources;
 
@@ -88,7 +89,7 @@ public sealed class AlphaTrustTests
             """);
 
         Assert.Empty(errors);
-        Assert.Equal(new Relay.Configuration.AckConfig(200, "text/plain", "RECEIVED"), snapshot!.Config.Sources["a"].Ack);
+        Assert.Equal(new Relay.Sources.AckConfig(200, "text/plain", "RECEIVED"), snapshot!.Config.Sources["a"].Ack);
         Assert.Equal(TimeSpan.FromHours(1), snapshot.Config.Sources["a"].DedupeWindow);
         Assert.Equal(TimeSpan.FromMinutes(10), snapshot.Config.Sources["b"].DedupeWindow);
         Assert.Equal("OK", snapshot.Config.Sources["b"].Ack.Body);
@@ -214,7 +215,7 @@ public sealed class AlphaTrustTests
         Assert.Equal("/check", asked.Path);
         Assert.Equal(Sample, asked.BodyText);
         Assert.StartsWith("application/x-www-form-urlencoded", asked.Header("Content-Type"));
-        Assert.Equal("pass", (await EventStateAsync(relay, id))["gate"]);
+        Assert.Equal("pass", (await EventStateAsync(relay, id))["check"]);
         await verifier.WaitForExactlyAsync(1, TimeSpan.FromMilliseconds(500));
     }
 
@@ -241,7 +242,7 @@ public sealed class AlphaTrustTests
         Assert.Equal("dead", await WaitForStateAsync(relay, id, "crm", "dead"));
         Assert.Equal("dead", await WaitForStateAsync(relay, id, "archive", "dead"));
         var state = await EventStateAsync(relay, id);
-        Assert.Equal(Reason, state["gate"]);
+        Assert.Equal(("quarantined", "verification endpoint answered HTTP 403: unknown security token"), (state["check"], state["check.reason"]));
         Assert.Equal(Reason, state["crm.reason"]);
         Assert.Equal(Reason, state["archive.reason"]);
         using var admin = AdminApi.Client(relay);
@@ -282,7 +283,7 @@ public sealed class AlphaTrustTests
         var delivered = Assert.Single(await crm.WaitForAsync(1));
         Assert.Equal("2", delivered.Header("X-Relay-Attempt"));
         Assert.Equal(2, verifier.Received.Count);
-        Assert.Equal("pass", (await EventStateAsync(relay, delivered.Header("webhook-id")))["gate"]);
+        Assert.Equal("pass", (await EventStateAsync(relay, delivered.Header("webhook-id")))["check"]);
     }
 
     [Theory]
@@ -299,7 +300,7 @@ public sealed class AlphaTrustTests
         Assert.Equal("retrying", await WaitForStateAsync(relay, id, "crm", "retrying"));
         var state = await EventStateAsync(relay, id);
         Assert.Contains("delivery gate: verification endpoint unreachable", state["crm.reason"]);
-        Assert.False(state.ContainsKey("gate"));
+        Assert.False(state.ContainsKey("check"));
         Assert.Empty(crm.Received);
     }
 

@@ -3,7 +3,8 @@ using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Relay.Sources;
 using Relay.Tests.Infrastructure;
-using static Relay.Tests.Ingress.PipelineTests;
+using static Relay.Tests.Infrastructure.StoreProbe;
+using static Relay.Tests.Infrastructure.TestYaml;
 
 namespace Relay.Tests.Sources;
 

@@ -2,7 +2,8 @@ using System.Net;
 using System.Text;
 using Relay.Sources;
 using Relay.Tests.Infrastructure;
-using static Relay.Tests.Ingress.PipelineTests;
+using static Relay.Tests.Infrastructure.StoreProbe;
+using static Relay.Tests.Infrastructure.TestYaml;
 
 namespace Relay.Tests.Sources;
 

@@ -4,6 +4,8 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
+using Relay.Connectors;
+using Relay.Sources;
 using Relay.Sources.Sovos;
 using Relay.Store;
 using Relay.Telemetry;
@@ -106,7 +108,7 @@ public sealed class SovosTests
         Assert.Equal(2, sovos.TokensIssued.Count);
 
         // Reopened after the drop, the 401 and the error frame.
-        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State.Status;
         Assert.Equal(3, state.Reconnects);
         Assert.Equal(3, reconnects.GetMeasurementSnapshot().EvaluateAsCounter());
         using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
@@ -116,7 +118,7 @@ public sealed class SovosTests
         Assert.True(state is { Role: ConnectorRole.Holder, Connected: true, EventsReceived: 5 }, state.ToString());
 
         var ready = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
-        var check = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("sovos");
+        var check = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("connectors");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal("Healthy", check.GetProperty("status").GetString());
         Assert.Equal("sovos: connected", check.GetProperty("description").GetString());
@@ -157,7 +159,7 @@ public sealed class SovosTests
         var delivered = await crm.WaitForAsync(2);
 
         Assert.Equal(new[] { completed, cancelled }.Order(), delivered.Select(r => r.BodyText).Order());
-        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State.Status;
         Assert.Equal(0, state.Reconnects);
         Assert.Contains("not JSON", state.LastError, StringComparison.Ordinal);
     }
@@ -187,7 +189,7 @@ public sealed class SovosTests
         Assert.Same(connector.Config, snapshot.Config.Sources["sovos"]);
         Assert.Equal(("id-from-env", "secret-from-env", SovosSseKind.DefaultAudience), (settings.ClientId, settings.ClientSecret, settings.Audience));
         Assert.Equal((SovosStreamFormat.Auto, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10)),
-            (settings.Format, settings.ReconnectInitialDelay, settings.ReconnectMaxDelay, settings.LeaseTtl));
+            (settings.Format, settings.Timing.ReconnectInitialDelay, settings.Timing.ReconnectMaxDelay, settings.Timing.LeaseTtl));
         Assert.DoesNotContain("secret-from-env", settings.ToString(), StringComparison.Ordinal);
     }
 
@@ -249,7 +251,7 @@ public sealed class SovosTests
         await Task.Delay(TimeSpan.FromSeconds(2.5));
 
         Assert.Equal(2, sovos.Connects);
-        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State.Status;
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State.Status;
         Assert.Equal("nothing received for 1 s", state.LastError);
         Assert.Equal(1, state.Reconnects);
         Assert.Single(sovos.TokensIssued);
@@ -377,7 +379,7 @@ public sealed class SovosTests
         // As if the lease had expired during a pause and another replica had taken it.
         await relay.Store.Database.StringSetAsync(key, "other-replica", TimeSpan.FromSeconds(4));
         await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(3));
-        var state = Assert.Single(relay.Services.GetRequiredService<SovosConnectors>().Connectors).State;
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
         await WaitUntilAsync(() => state.Status is { Role: ConnectorRole.Standby, LeaseHolder: "other-replica" }, TimeSpan.FromSeconds(3));
 
         var standby = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
@@ -403,7 +405,7 @@ public sealed class SovosTests
 
         await relay.RewriteConfigAsync(TestStore.Garnet, targets);
         await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(5));
-        await WaitUntilAsync(() => relay.Services.GetRequiredService<SovosConnectors>().Connectors.Count == 0, TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => relay.Services.GetRequiredService<ConnectorHost>().Connectors.Count == 0, TimeSpan.FromSeconds(5));
         using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
         connected.RecordObservableInstruments();
         Assert.Empty(connected.GetMeasurementSnapshot());
@@ -443,7 +445,7 @@ public sealed class SovosTests
                 var ready = relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative)).Result;
                 status = ready.StatusCode;
                 description = JsonDocument.Parse(ready.Content.ReadAsStringAsync().Result).RootElement
-                    .GetProperty("checks").GetProperty("sovos").GetProperty("description").GetString()!;
+                    .GetProperty("checks").GetProperty("connectors").GetProperty("description").GetString()!;
                 return description.Contains("invalid_client", StringComparison.Ordinal);
             },
             TimeSpan.FromSeconds(5));
@@ -537,12 +539,12 @@ public sealed class SovosTests
     {
         using var client = new HttpClient { BaseAddress = relay.Url };
         var report = JsonDocument.Parse(await client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
-        return report.GetProperty("checks").GetProperty("sovos").GetProperty("description").GetString()!;
+        return report.GetProperty("checks").GetProperty("connectors").GetProperty("description").GetString()!;
     }
 
     private static SovosSseConfig Config(FakeSovos sovos) => new(
-        sovos.StreamUrl, sovos.TokenUrl, FakeSovos.ClientId, FakeSovos.ClientSecret, FakeSovos.Audience, null, SovosStreamFormat.Auto,
-        TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(30));
+        sovos.StreamUrl, sovos.TokenUrl, FakeSovos.ClientId, FakeSovos.ClientSecret, FakeSovos.Audience, null, SovosStreamFormat.Auto, TimeSpan.FromMinutes(5),
+        new ConnectorTiming(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {

@@ -20,7 +20,7 @@ public sealed class StoreOutageTests
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
-              crm: {PipelineTests.Target(crm, schedule: "[500ms, 1s, 1s, 1s, 1s]")}
+              crm: {TestYaml.Target(crm, schedule: "[500ms, 1s, 1s, 1s, 1s]")}
             """);
         using var relay = await RelayProcess.StartAsync(config);
         using var client = new HttpClient { BaseAddress = relay.Url };

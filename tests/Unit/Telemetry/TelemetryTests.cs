@@ -59,7 +59,7 @@ public sealed class TelemetryTests
         await using var relay = await StartAsync(crm);
         await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("q-1")));
         var id = (await crm.WaitForAsync(1))[0].Header("webhook-id");
-        await PipelineTests.WaitForStateAsync(relay, id, "crm", "dead");
+        await StoreProbe.WaitForStateAsync(relay, id, "crm", "dead");
 
         using var depth = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.queue.depth");
         var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -103,7 +103,7 @@ public sealed class TelemetryTests
 
         await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("trace-1", requestId: "trace-sr")));
         var id = (await crm.WaitForAsync(2))[0].Header("webhook-id");
-        await PipelineTests.WaitForStateAsync(relay, id, "crm", "delivered");
+        await StoreProbe.WaitForStateAsync(relay, id, "crm", "delivered");
         await Task.Delay(200);
 
         var ingest = Assert.Single(spans, s => s.OperationName == "relay.ingest" && s.Events.Any(e => e.Tags.Any(t => (string?)t.Value == id)));
@@ -131,7 +131,7 @@ public sealed class TelemetryTests
         await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, body));
         await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, body, forged));
         var id = (await crm.WaitForAsync(2))[0].Header("webhook-id");
-        await PipelineTests.WaitForStateAsync(relay, id, "crm", "dead");
+        await StoreProbe.WaitForStateAsync(relay, id, "crm", "dead");
 
         Assert.Contains(logs.Lines, l => l.Contains("rejected with 401", StringComparison.Ordinal));
         Assert.Contains(logs.Lines, l => l.Contains("dead-lettered", StringComparison.Ordinal));
@@ -161,6 +161,6 @@ public sealed class TelemetryTests
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
-              crm: {PipelineTests.Target(crm, schedule)}
+              crm: {TestYaml.Target(crm, schedule)}
             """, configure: configure);
 }

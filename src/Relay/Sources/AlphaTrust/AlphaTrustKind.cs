@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Relay.Configuration;
+using Relay.Verification;
 
 namespace Relay.Sources.AlphaTrust;
 
@@ -28,16 +28,16 @@ internal sealed class AlphaTrustKind : ISourceKind
     /// </summary>
     public TimeSpan? DefaultDedupeWindow => TimeSpan.FromHours(1);
 
-    public ISourceHandler? Create(SourceConfig source, ConfigReader settings)
+    public ISourceHandler? Create(string path, IKindSettings settings)
     {
         var errorsBefore = settings.Errors.Count;
-        var pathHasToken = source.Path?.Contains("{" + TokenParameter + "}", StringComparison.Ordinal) ?? false;
+        var pathHasToken = path.Contains("{" + TokenParameter + "}", StringComparison.Ordinal);
         var token = pathHasToken
             ? settings.RequiredString("token", "The path contains {token}: set a long random value, e.g. token: ${ALPHATRUST_PATH_TOKEN} from `openssl rand -hex 24`.")
             : settings.String("token");
         if (!pathHasToken && !string.IsNullOrEmpty(token))
         {
-            settings.Error("path", $"'{source.Path}' has no {{token}} segment, so the token would never be checked. Use e.g. path: /hooks/alphatrust/{{token}}.");
+            settings.Error("path", $"'{path}' has no {{token}} segment, so the token would never be checked. Use e.g. path: /hooks/alphatrust/{{token}}.");
         }
         else if (token?.Length is > 0 and < MinTokenLength)
         {
@@ -50,7 +50,7 @@ internal sealed class AlphaTrustKind : ISourceKind
             settings.Error("token", "AlphaTrust callbacks are unsigned, so set token (with {token} in the path) and/or allowFrom (AlphaTrust's server addresses or CIDR ranges).");
         }
 
-        var gate = settings.Exists("verify") ? AlphaTrustVerification.Read(settings.Section("verify")) : null;
+        var check = settings.Exists("verify") ? AlphaTrustVerification.Read(settings.Section("verify")) : null;
         var dedupeExclude = settings.Strings("dedupeExclude").ToHashSet(StringComparer.OrdinalIgnoreCase);
         if (settings.Errors.Count > errorsBefore)
         {
@@ -58,14 +58,14 @@ internal sealed class AlphaTrustKind : ISourceKind
         }
 
         var tokenHash = string.IsNullOrEmpty(token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        return new Handler(tokenHash, allowFrom, dedupeExclude, gate);
+        return new Handler(tokenHash, allowFrom, dedupeExclude, check);
     }
 
-    private sealed class Handler(byte[]? tokenHash, SourceAddresses? allowFrom, HashSet<string> dedupeExclude, IDeliveryGate? gate) : ISourceHandler
+    private sealed class Handler(byte[]? tokenHash, SourceAddresses? allowFrom, HashSet<string> dedupeExclude, IDeferredCheck? check) : ISourceHandler
     {
         public IReadOnlyList<string> Methods { get; } = ["POST", "GET"];
 
-        public IDeliveryGate? Gate => gate;
+        public IDeferredCheck? DeferredCheck => check;
 
         public SourceVerdict Read(IngressRequest request)
         {

@@ -1,5 +1,4 @@
 using System.Net;
-using Relay.Configuration;
 
 namespace Relay.Sources.AlphaTrust;
 
@@ -7,7 +6,7 @@ namespace Relay.Sources.AlphaTrust;
 internal sealed class SourceAddresses(IReadOnlyList<IPNetwork> networks)
 {
     /// <summary>Reads a list such as <c>["203.0.113.7", "198.51.100.0/24"]</c>; null when the key is absent or invalid.</summary>
-    public static SourceAddresses? Read(ConfigReader settings, string key)
+    public static SourceAddresses? Read(IKindSettings settings, string key)
     {
         if (!settings.Exists(key))
         {

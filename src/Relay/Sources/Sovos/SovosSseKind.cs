@@ -1,6 +1,3 @@
-using Relay.Configuration;
-using Relay.Telemetry;
-
 namespace Relay.Sources.Sovos;
 
 /// <summary>How the stream frames its messages. Not published by Sovos, so configurable.</summary>
@@ -14,7 +11,6 @@ internal enum SovosStreamFormat
 
 /// <summary>The settings of one <c>sovos-sse</c> source. Never printed whole: it holds the client secret.</summary>
 /// <param name="IdleTimeout">A stream that sends nothing (not even a heartbeat) this long is presumed dead and reopened.</param>
-/// <param name="UnhealthyAfter">How long the lease holder may stay disconnected before readiness fails.</param>
 internal sealed record SovosSseConfig(
     Uri Url,
     Uri TokenUrl,
@@ -23,13 +19,13 @@ internal sealed record SovosSseConfig(
     string Audience,
     string? Scope,
     SovosStreamFormat Format,
-    TimeSpan ReconnectInitialDelay,
-    TimeSpan ReconnectMaxDelay,
-    TimeSpan LeaseTtl,
     TimeSpan IdleTimeout,
-    TimeSpan UnhealthyAfter) : IConnectorSettings
+    ConnectorTiming Timing) : IConnectorSettings
 {
-    public override string ToString() => $"sovos-sse {Redaction.RedactUrlQueries(Url.ToString())} (client {ClientId})";
+    public IConnectorClient CreateClient(TimeProvider time) => new SovosStreamClient(this, time);
+
+    /// <summary>What logs may show: the stream's address without its query string, and the client id; never the secret.</summary>
+    public override string ToString() => $"sovos-sse {Url.GetLeftPart(UriPartial.Path)} (client {ClientId})";
 }
 
 /// <summary>
@@ -42,11 +38,11 @@ internal sealed class SovosSseKind : IConnectorKind
 
     public string Name => "sovos-sse";
 
-    public IConnectorSettings? Create(SourceConfig source, ConfigReader settings)
+    public IConnectorSettings? Create(IKindSettings settings)
     {
         var errorsBefore = settings.Errors.Count;
-        var url = ReadUrl(settings, "url", "Set the stream address, e.g. url: https://signer.example/events/v1/subscribe.");
-        var tokenUrl = ReadUrl(settings, "tokenUrl", "Set the OAuth2 token endpoint Sovos gave you, e.g. tokenUrl: https://accounts.example/oauth2/token.");
+        var url = settings.HttpUrl("url", "Set the stream address, e.g. url: https://signer.example/events/v1/subscribe.");
+        var tokenUrl = settings.HttpUrl("tokenUrl", "Set the OAuth2 token endpoint Sovos gave you, e.g. tokenUrl: https://accounts.example/oauth2/token.");
         var clientId = settings.RequiredString("clientId", "Set the OAuth2 client id of the API client created in Sovos, e.g. clientId: ${SOVOS_CLIENT_ID}.");
         var clientSecret = settings.RequiredString("clientSecret", "Set the client's secret from the environment, e.g. clientSecret: ${SOVOS_CLIENT_SECRET}.");
         var audience = settings.String("audience", DefaultAudience)!;
@@ -68,7 +64,7 @@ internal sealed class SovosSseKind : IConnectorKind
         var maxDelay = reconnect.Duration("maxDelay", TimeSpan.FromSeconds(60), min: TimeSpan.FromMilliseconds(50));
         if (maxDelay < initialDelay)
         {
-            reconnect.Error("maxDelay", $"{Durations.Format(maxDelay)} is shorter than initialDelay {Durations.Format(initialDelay)}. Raise maxDelay or lower initialDelay.");
+            reconnect.Error("maxDelay", $"{reconnect.String("maxDelay")} is shorter than initialDelay {reconnect.String("initialDelay") ?? "1s"}. Raise maxDelay or lower initialDelay.");
         }
 
         var leaseTtl = settings.Section("lease").Duration("ttl", TimeSpan.FromSeconds(10), min: TimeSpan.FromSeconds(1));
@@ -77,25 +73,7 @@ internal sealed class SovosSseKind : IConnectorKind
 
         return settings.Errors.Count > errorsBefore
             ? null
-            : new SovosSseConfig(url!, tokenUrl!, clientId, clientSecret, audience, string.IsNullOrEmpty(scope) ? null : scope, format,
-                initialDelay, maxDelay, leaseTtl, idleTimeout, unhealthyAfter);
-    }
-
-    private static Uri? ReadUrl(ConfigReader settings, string key, string howToFix)
-    {
-        var text = settings.RequiredString(key, howToFix);
-        if (text.Length == 0)
-        {
-            return null;
-        }
-
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-        {
-            // The value is not echoed: a URL's query string may carry credentials.
-            settings.Error(key, "is not an absolute http or https URL. Write it in full, e.g. https://host/path.");
-            return null;
-        }
-
-        return url;
+            : new SovosSseConfig(url!, tokenUrl!, clientId, clientSecret, audience, string.IsNullOrEmpty(scope) ? null : scope, format, idleTimeout,
+                new ConnectorTiming(leaseTtl, initialDelay, maxDelay, unhealthyAfter));
     }
 }

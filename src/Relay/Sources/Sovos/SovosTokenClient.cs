@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Relay.Sources.Sovos;
 
 /// <summary>The token endpoint refused or failed; the message is safe to log (no secret, no token).</summary>
-internal sealed class SovosTokenException(string message) : Exception(message);
+internal sealed class SovosTokenException(string message) : ConnectorException(message);
 
 /// <summary>
 /// OAuth2 client credentials for one Sovos source (client_secret_basic, with the <c>audience</c> form field Sovos

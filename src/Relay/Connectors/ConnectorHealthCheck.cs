@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Relay.Sources.Sovos;
+namespace Relay.Connectors;
 
 /// <summary>
 /// Ready unless a connector holds its lease (so no other replica streams) but has had no open stream for longer
 /// than its <c>unhealthyAfter</c>: then events are not arriving from anywhere. A standby replica is healthy.
 /// </summary>
-internal sealed class SovosHealthCheck(SovosConnectors connectors, TimeProvider time) : IHealthCheck
+internal sealed class ConnectorHealthCheck(ConnectorHost connectors, TimeProvider time) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -19,9 +19,9 @@ internal sealed class SovosHealthCheck(SovosConnectors connectors, TimeProvider 
         var now = time.GetUtcNow();
         var unhealthy = new List<string>();
         var lines = new List<string>();
-        foreach (var (state, config) in running)
+        foreach (var connector in running)
         {
-            var status = state.Status;
+            var status = connector.State.Status;
             var line = status switch
             {
                 { Role: ConnectorRole.Holder, Connected: true } => $"{status.Source}: connected",
@@ -30,7 +30,7 @@ internal sealed class SovosHealthCheck(SovosConnectors connectors, TimeProvider 
                 _ => $"{status.Source}: {status.Role.ToString().ToLowerInvariant()}",
             };
             lines.Add(line);
-            if (status is { Role: ConnectorRole.Holder, Connected: false, DisconnectedSince: { } since } && now - since > config.UnhealthyAfter)
+            if (status is { Role: ConnectorRole.Holder, Connected: false, DisconnectedSince: { } since } && now - since > connector.Settings.Timing.UnhealthyAfter)
             {
                 unhealthy.Add(line);
             }

@@ -1,6 +1,7 @@
 using Relay.Configuration;
+using Relay.Sources;
 
-namespace Relay.Sources;
+namespace Relay.Ingress;
 
 /// <summary>Decides, once at accept time, which targets an event goes to.</summary>
 internal static class RouteTable

@@ -1,7 +1,8 @@
 using Relay.Configuration;
+using Relay.Ingress;
 using Relay.Sources;
 
-namespace Relay.Tests.Sources;
+namespace Relay.Tests.Ingress;
 
 public sealed class RoutingTests
 {

@@ -1,14 +1,15 @@
 using Microsoft.Extensions.DependencyInjection;
 using Relay.Store;
+using Relay.Tests.Admin;
 using Relay.Tests.Infrastructure;
 
-namespace Relay.Tests.Admin;
+namespace Relay.Tests.Store;
 
 /// <summary>
 /// The merged newest-first listing at its edges, written straight into the store: many events in one millisecond,
 /// and a filter that matches only a few events far down a busy index (the per-partition scan cap).
 /// </summary>
-public sealed class AdminPagingTests
+public sealed class EventListingTests
 {
     public static TheoryData<string> Stores => TestStore.All;
 
@@ -19,11 +20,12 @@ public sealed class AdminPagingTests
         await using var crm = await FakeTarget.StartAsync();
         await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), AdminApi.Yaml(crm));
         var store = relay.Services.GetRequiredService<EventStore>();
+        var listing = relay.Services.GetRequiredService<EventListing>();
         var at = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         // Most in one partition, so a chunk read from it can consist of nothing but entries the cursor has passed.
         var ids = await AcceptAsync(store, "same-ms", 150, _ => at, partition: i => i < 140 ? 0 : 1);
 
-        var (seen, pages) = await AllPagesAsync(store, source: null, limit: 40);
+        var (seen, pages) = await AllPagesAsync(listing, source: null, limit: 40);
 
         Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
         Assert.Equal(ids.OrderDescending(StringComparer.Ordinal), seen);
@@ -37,18 +39,19 @@ public sealed class AdminPagingTests
         await using var crm = await FakeTarget.StartAsync();
         await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), AdminApi.Yaml(crm));
         var store = relay.Services.GetRequiredService<EventStore>();
+        var listing = relay.Services.GetRequiredService<EventListing>();
         var start = DateTimeOffset.UtcNow.AddMinutes(-10);
         var rare = await AcceptAsync(store, "rare", 3, i => start.AddMilliseconds(i), partition: _ => 1);
         await AcceptAsync(store, "busy", 2500, i => start.AddSeconds(1).AddMilliseconds(i), partition: _ => 1);
 
-        var (found, pages) = await AllPagesAsync(store, source: "rare", limit: 50);
+        var (found, pages) = await AllPagesAsync(listing, source: "rare", limit: 50);
 
         Assert.Equal(rare.OrderDescending(StringComparer.Ordinal), found);
         Assert.True(pages >= 2, "the first page stops at the scan cap and hands back a cursor");
     }
 
     /// <summary>Follows the cursor to the end (at most 20 pages); returns every id listed, in order, and the page count.</summary>
-    private static async Task<(List<string> Ids, int Pages)> AllPagesAsync(EventStore store, string? source, int limit)
+    private static async Task<(List<string> Ids, int Pages)> AllPagesAsync(EventListing store, string? source, int limit)
     {
         var ids = new List<string>();
         IndexPosition? cursor = null;
@@ -72,7 +75,8 @@ public sealed class AdminPagingTests
             var p = partition(i);
             return new StoredEvent(EventIds.New(p, at(i)), p, source, "t", [], $"{source}-{i}", "POST", "", "application/json", [], "{}"u8.ToArray(), at(i));
         }).ToArray();
-        await Task.WhenAll(events.Select(e => store.AcceptAsync(e, TimeSpan.FromMinutes(5), [])));
+        // In concurrent batches: each batch is one durable wait, and the batches are pipelined.
+        await Task.WhenAll(events.Chunk(100).Select(chunk => store.AcceptAsync([.. chunk.Select(e => new NewEvent(e, TimeSpan.FromMinutes(5), []))])));
         return [.. events.Select(e => e.Id)];
     }
 }

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 
-namespace Relay.Dispatch;
+namespace Relay.Store;
 
 /// <summary>
-/// Local wake-ups: ingest and the scheduler nudge a target's dispatcher so new work starts at once.
-/// Dispatchers also poll, so work queued by another replica is found within one poll interval.
+/// Local wake-ups: the store raises one for a target whenever it puts events in that target's ready queue (accept,
+/// replay, redrive, promote) or makes it claimable again (resume), so its dispatcher starts at once. Dispatchers also
+/// poll, so work queued by another replica is found within one poll interval.
 /// </summary>
-internal sealed class DispatchSignals
+internal sealed class QueueSignals(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Channel<bool>> _channels = new(StringComparer.Ordinal);
 
@@ -16,11 +17,11 @@ internal sealed class DispatchSignals
     /// <summary>Waits for a wake-up or the timeout, whichever is first.</summary>
     public async Task WaitAsync(string target, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
+        using var timeoutSource = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            await Channel(target).Reader.ReadAsync(timeoutSource.Token).ConfigureAwait(false);
+            await Channel(target).Reader.ReadAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

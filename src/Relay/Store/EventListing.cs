@@ -3,8 +3,11 @@ using StackExchange.Redis;
 
 namespace Relay.Store;
 
-/// <summary>What the admin API reads and changes: listings, one event in full, replay, dead letters, pause.</summary>
-internal sealed partial class EventStore
+/// <summary>
+/// What operators read: newest-first listings of events and of a target's dead letters, one event in full with its
+/// state per target and attempt history, and which targets are paused. Reads only; changes are <see cref="EventOperations"/>.
+/// </summary>
+internal sealed class EventListing(StoreConnection connection)
 {
     /// <summary>
     /// Most index entries one listing reads from a partition; when a filter matches rarely the page comes back
@@ -12,10 +15,11 @@ internal sealed partial class EventStore
     /// </summary>
     private const int ScanCapPerPartition = 2000;
 
-    /// <summary>Dead letters redriven per round trip.</summary>
-    private const int RedriveChunk = 500;
-
     private static readonly RedisValue[] SummaryFields = ["source", "type", "receivedAt", "targets"];
+
+    private StoreKeys Keys => connection.Keys;
+
+    private int Partitions => connection.Config.Partitions;
 
     public async Task<IndexPage<EventSummary>> ListEventsAsync(string? source, int limit, IndexPosition? after)
     {
@@ -69,58 +73,10 @@ internal sealed partial class EventStore
             history.Select(h => JsonSerializer.Deserialize((string)h!, StoreJson.Default.AttemptRecord)).OfType<AttemptRecord>().ToArray());
     }
 
-    /// <summary>Queues the event again for each of <paramref name="targets"/>, whatever its state (replay).</summary>
-    public async Task<IReadOnlyList<RequeueOutcome>> ReplayAsync(string id, IReadOnlyList<string> targets)
-    {
-        if (!EventIds.TryGetPartition(id, Partitions, out var p))
-        {
-            return [.. targets.Select(_ => RequeueOutcome.Expired)];
-        }
-
-        return await Task.WhenAll(targets.Select(t => RequeueAsync(p, id, t, onlyDead: false))).ConfigureAwait(false);
-    }
-
-    /// <summary>Moves every dead letter of a target back to ready, attempts reset; returns how many were queued.</summary>
-    /// <remarks>Only what was dead when the call started moves, so events that fail again at once are not redriven in a loop.</remarks>
-    public async Task<long> RedriveAsync(string target)
-    {
-        var upTo = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var perPartition = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(async p =>
-        {
-            var dead = Keys.Dead(p, target);
-            var total = await connection.Database.SortedSetLengthAsync(dead, double.NegativeInfinity, upTo).ConfigureAwait(false);
-            long seen = 0, queued = 0;
-            while (seen < total)
-            {
-                var ids = await connection.Database.SortedSetRangeByScoreAsync(dead, double.NegativeInfinity, upTo, take: RedriveChunk).ConfigureAwait(false);
-                if (ids.Length == 0)
-                {
-                    break;
-                }
-
-                seen += ids.Length;
-                var outcomes = await Task.WhenAll(ids.Select(id => RequeueAsync(p, id!, target, onlyDead: true))).ConfigureAwait(false);
-                queued += outcomes.Count(o => o == RequeueOutcome.Queued);
-            }
-
-            return queued;
-        })).ConfigureAwait(false);
-        return perPartition.Sum();
-    }
-
-    /// <summary>Drops every dead letter of a target; returns how many.</summary>
-    public async Task<long> PurgeDeadAsync(string target)
-    {
-        var upTo = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var purged = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
-            connection.Database.ScriptEvaluateAsync(StoreScripts.Purge, [Keys.Dead(p, target)], [upTo]))).ConfigureAwait(false);
-        return purged.Sum(r => (long)r);
-    }
-
     /// <summary>A target's dead letters, most recently dead-lettered first, with the reason of each.</summary>
     public async Task<IndexPage<DeadLetter>> ListDeadLettersAsync(string target, int limit, IndexPosition? after)
     {
-        RedisValue[] fields = ["source", "type", "receivedAt", $"{target}.attempts", $"{target}.reason"];
+        RedisValue[] fields = ["source", "type", "receivedAt", StoreWords.Attempts(target), StoreWords.Reason(target)];
         var (entries, next) = await PageAsync(p => Keys.Dead(p, target), _ => fields, static _ => true, limit, after).ConfigureAwait(false);
         var items = entries.Select(e => new DeadLetter(
             e.Position.Id,
@@ -133,31 +89,17 @@ internal sealed partial class EventStore
         return new IndexPage<DeadLetter>(items, next);
     }
 
-    public Task SetPausedAsync(string target, bool paused) => paused
-        ? connection.Database.HashSetAsync(Keys.Paused, target, time.GetUtcNow().ToUnixTimeMilliseconds())
-        : connection.Database.HashDeleteAsync(Keys.Paused, target);
-
-    public Task<bool> IsPausedAsync(string target) => connection.Database.HashExistsAsync(Keys.Paused, target);
-
+    /// <summary>Which targets an operator paused.</summary>
     public async Task<IReadOnlySet<string>> PausedTargetsAsync() =>
         (await connection.Database.HashKeysAsync(Keys.Paused).ConfigureAwait(false)).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
 
     private static RedisValue[] DeliveryFields(string target) =>
-        [$"{target}.state", $"{target}.attempts", $"{target}.next", $"{target}.at", $"{target}.reason"];
+        [StoreWords.State(target), StoreWords.Attempts(target), StoreWords.Next(target), StoreWords.At(target), StoreWords.Reason(target)];
 
     private static DateTimeOffset FromUnixMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static string[] TargetsOf(RedisValue targets) =>
         targets.IsNullOrEmpty ? [] : ((string)targets!).Split(',', StringSplitOptions.RemoveEmptyEntries);
-
-    private async Task<RequeueOutcome> RequeueAsync(int p, string id, string target, bool onlyDead)
-    {
-        var outcome = await connection.Database.ScriptEvaluateAsync(
-            StoreScripts.Requeue,
-            [Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target)],
-            [id, target, onlyDead ? "dead" : "any"]).ConfigureAwait(false);
-        return (RequeueOutcome)(int)outcome;
-    }
 
     /// <summary>
     /// Per event, its state with each of its targets: the event's fields (read here, or taken from
@@ -186,9 +128,9 @@ internal sealed partial class EventStore
                 var state = (string?)f[0] switch
                 {
                     _ when leased => DeliveryState.InFlight,
-                    "delivered" => DeliveryState.Delivered,
-                    "retrying" => DeliveryState.Retrying,
-                    "dead" => dead ? DeliveryState.Dead : DeliveryState.Purged,
+                    StoreWords.Delivered => DeliveryState.Delivered,
+                    StoreWords.Retrying => DeliveryState.Retrying,
+                    StoreWords.Dead => dead ? DeliveryState.Dead : DeliveryState.Purged,
                     _ => DeliveryState.Pending,
                 };
                 deliveries.Add(new TargetDelivery(

@@ -1,4 +1,4 @@
-namespace Relay.Sources.Sovos;
+namespace Relay.Connectors;
 
 internal enum ConnectorRole
 {
@@ -36,7 +36,7 @@ internal sealed record ConnectorStatus(
 /// The mutable state of one connector. Written by the connector's own loop, read by health checks, metrics and
 /// the admin API from other threads, so every change and every read takes the lock.
 /// </summary>
-internal sealed class SovosConnectorState(string source, string owner, TimeProvider time)
+internal sealed class ConnectorState(string source, string owner, TimeProvider time)
 {
     private readonly Lock _lock = new();
     private ConnectorStatus _status = new(source, ConnectorRole.Starting, false, owner, null, null, null, null, 0, 0, 0, null);

@@ -1,4 +1,4 @@
-namespace Relay.Sources.Sovos;
+namespace Relay.Connectors;
 
 /// <summary>The reconnect delay math, kept pure so it can be tested with fixed randomness.</summary>
 internal static class ReconnectBackoff

@@ -1,4 +1,4 @@
-namespace Relay.Sources;
+namespace Relay.Ingress;
 
 /// <summary>
 /// Matches event types against route globs such as <c>signature_request.*</c>, <c>signature-api:*</c> or <c>*.done</c>.

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Relay.Configuration;
+using Relay.Ingress;
+using Relay.Store;
+using Relay.Telemetry;
+
+namespace Relay.Connectors;
+
+/// <summary>
+/// Runs one <see cref="ConnectorRuntime"/> per connector source, of any kind, and keeps that set in step with the
+/// config: a reload that adds a source starts its connector, one that removes a source or changes its connection
+/// settings stops (and, if changed, restarts) it; route changes apply to the next event without a reconnect.
+/// Also the registry through which health checks and the admin API see every connector's state.
+/// </summary>
+internal sealed partial class ConnectorHost(
+    RelayConfigProvider configProvider,
+    EventAcceptor acceptor,
+    StoreConnection connection,
+    RelayMetrics metrics,
+    TimeProvider time,
+    ILoggerFactory loggerFactory) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Running> _running = new(StringComparer.Ordinal);
+    private readonly ILogger _logger = loggerFactory.CreateLogger<ConnectorHost>();
+
+    /// <summary>The running connectors, ordered by source id.</summary>
+    public IReadOnlyList<ConnectorRuntime> Connectors =>
+        [.. _running.Values.Select(r => r.Runtime).OrderBy(r => r.State.Source, StringComparer.Ordinal)];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await configProvider.FollowAsync(ReconcileAsync, stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.WhenAll(_running.Keys.ToArray().Select(StopAsync)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReconcileAsync(RelaySnapshot snapshot, CancellationToken stoppingToken)
+    {
+        var wanted = snapshot.Connectors.ToDictionary(c => c.Config.Id, StringComparer.Ordinal);
+        var stale = _running.Where(r => !wanted.TryGetValue(r.Key, out var binding) || !binding.Settings.Equals(r.Value.Runtime.Settings)).Select(r => r.Key);
+        await Task.WhenAll(stale.ToArray().Select(StopAsync)).ConfigureAwait(false);
+
+        foreach (var (id, binding) in wanted)
+        {
+            if (!_running.ContainsKey(id))
+            {
+                Start(binding, stoppingToken);
+            }
+        }
+    }
+
+    private void Start(ConnectorBinding binding, CancellationToken stoppingToken)
+    {
+        var id = binding.Config.Id;
+        var runtime = new ConnectorRuntime(
+            binding.Config,
+            binding.Settings,
+            () => configProvider.Current.Config.Sources.GetValueOrDefault(id),
+            acceptor,
+            connection,
+            metrics,
+            time,
+            loggerFactory.CreateLogger<ConnectorRuntime>());
+        var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        _running[id] = new Running(runtime, stopping, Task.Run(() => runtime.RunAsync(stopping.Token), CancellationToken.None));
+    }
+
+    private async Task StopAsync(string id)
+    {
+        if (!_running.TryGetValue(id, out var running))
+        {
+            return;
+        }
+
+        await running.Stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await running.Task.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ConnectorFailed(_logger, id, ex.GetType().Name, Redaction.RedactUrlQueries(ex.Message));
+        }
+        finally
+        {
+            // Gone from the registry and the gauge together, once it has really stopped.
+            metrics.ConnectorRemoved(id);
+            _running.TryRemove(id, out _);
+            running.Stopping.Dispose();
+            running.Runtime.Dispose();
+        }
+    }
+
+    private sealed record Running(ConnectorRuntime Runtime, CancellationTokenSource Stopping, Task Task);
+
+    private static partial class Log
+    {
+        [LoggerMessage(5101, LogLevel.Error, "Source {Source}: connector failed ({Error}: {Message}).")]
+        public static partial void ConnectorFailed(ILogger logger, string source, string error, string message);
+    }
+}

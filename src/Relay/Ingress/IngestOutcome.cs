@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Relay.Telemetry;
+
+namespace Relay.Ingress;
+
+/// <summary>What became of one webhook request or one streamed message: the <c>outcome</c> tag of its metric and trace.</summary>
+internal enum IngestOutcome
+{
+    Accepted,
+    Duplicate,
+
+    /// <summary>Stored and acked, but no route matched, so it goes nowhere.</summary>
+    Unrouted,
+    Unauthorized,
+    BadRequest,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    TooLarge,
+
+    /// <summary>The client went away or sent too slowly; nobody was answered.</summary>
+    Aborted,
+
+    /// <summary>The store could not be reached; the vendor was asked to retry (or the connector retries itself).</summary>
+    Unavailable,
+}
+
+/// <summary>
+/// One ingest, observed the same way whichever way the event came (webhook or stream): a <c>relay.ingest</c> span for the
+/// event's trace, then one count and duration in <c>relay.ingress.requests</c> / <c>relay.ingress.ack_duration</c>.
+/// </summary>
+internal sealed class IngestSpan : IDisposable
+{
+    private readonly RelayMetrics _metrics;
+    private readonly string _source;
+    private readonly Activity? _activity;
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    public IngestSpan(RelayMetrics metrics, string source, ActivityKind kind)
+    {
+        _metrics = metrics;
+        _source = source;
+        _activity = RelayMetrics.ActivitySource.StartActivity("relay.ingest", kind);
+        _activity?.SetTag("relay.source", source);
+    }
+
+    /// <summary>Records the outcome on the span and in the metrics; call once.</summary>
+    public void End(IngestOutcome outcome)
+    {
+        var name = MetricName(outcome);
+        _activity?.SetTag("relay.outcome", name);
+        _metrics.IngestRequest(_source, name, Stopwatch.GetElapsedTime(_started));
+    }
+
+    public void Dispose() => _activity?.Dispose();
+
+    /// <summary>The outcome as the metric and dashboards name it (snake case, stable).</summary>
+    public static string MetricName(IngestOutcome outcome) => outcome switch
+    {
+        IngestOutcome.Accepted => "accepted",
+        IngestOutcome.Duplicate => "duplicate",
+        IngestOutcome.Unrouted => "unrouted",
+        IngestOutcome.Unauthorized => "unauthorized",
+        IngestOutcome.BadRequest => "bad_request",
+        IngestOutcome.UnsupportedMediaType => "unsupported_media_type",
+        IngestOutcome.MethodNotAllowed => "method_not_allowed",
+        IngestOutcome.TooLarge => "too_large",
+        IngestOutcome.Aborted => "aborted",
+        IngestOutcome.Unavailable => "unavailable",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
+    };
+}
