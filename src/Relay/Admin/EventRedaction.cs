@@ -11,6 +11,9 @@ namespace Relay.Admin;
 /// </summary>
 internal static class EventRedaction
 {
+    /// <summary>What a target's state shows while the target is paused and the event waits for it.</summary>
+    private const string PausedState = "paused";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static EventView ToView(EventDetail e, IReadOnlySet<string> paused)
@@ -49,7 +52,6 @@ internal static class EventRedaction
     private static string StateName(TargetDelivery t, IReadOnlySet<string> paused) =>
         t.State is DeliveryState.Pending or DeliveryState.Retrying && paused.Contains(t.Target) ? PausedState : t.State.Name();
 
-    private const string PausedState = "paused";
 
     private static (string Body, string Encoding) BodyText(byte[] body, string? contentType)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.RegularExpressions;
 using Relay.Sources;
 
@@ -134,56 +135,11 @@ internal sealed partial class ConfigReader : IKindSettings
         return value;
     }
 
-    public int Int(string key, int fallback, int min, int max)
-    {
-        var text = String(key);
-        if (text is null)
-        {
-            return fallback;
-        }
+    public int Int(string key, int fallback, int min, int max) => Number(key, fallback, min, max, NumberStyles.Integer, "a whole number");
 
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            Error(key, $"'{text}' must be a whole number from {min} to {max}.");
-            return fallback;
-        }
+    public long Long(string key, long fallback, long min, long max) => Number(key, fallback, min, max, NumberStyles.Integer, "a whole number");
 
-        return value;
-    }
-
-    public long Long(string key, long fallback, long min, long max)
-    {
-        var text = String(key);
-        if (text is null)
-        {
-            return fallback;
-        }
-
-        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            Error(key, $"'{text}' must be a whole number from {min} to {max}.");
-            return fallback;
-        }
-
-        return value;
-    }
-
-    public double Double(string key, double fallback, double min, double max)
-    {
-        var text = String(key);
-        if (text is null)
-        {
-            return fallback;
-        }
-
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            Error(key, $"'{text}' must be a number from {min} to {max}.");
-            return fallback;
-        }
-
-        return value;
-    }
+    public double Double(string key, double fallback, double min, double max) => Number(key, fallback, min, max, NumberStyles.Float, "a number");
 
     public bool Bool(string key, bool fallback)
     {
@@ -219,6 +175,24 @@ internal sealed partial class ConfigReader : IKindSettings
         }
 
         return match;
+    }
+
+    private T Number<T>(string key, T fallback, T min, T max, NumberStyles style, string what)
+        where T : INumber<T>
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!T.TryParse(text, style, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            Error(key, $"'{text}' must be {what} from {min} to {max}.");
+            return fallback;
+        }
+
+        return value;
     }
 
     private string Expand(string key, string raw) => EnvReference().Replace(raw, m =>

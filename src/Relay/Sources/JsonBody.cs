@@ -54,6 +54,23 @@ internal static class JsonBody
         return TryParseObject(request.Body, out document) ? null : SourceVerdict.BadRequest("body is not a JSON object");
     }
 
+    /// <summary>
+    /// Opens the body with <see cref="TryOpen"/> and, when it passes, reads the event(s) from its root with
+    /// <paramref name="read"/>; the document is disposed afterwards.
+    /// </summary>
+    public static SourceVerdict Read(IngressRequest request, HmacVerifier? verifier, Func<JsonElement, SourceVerdict> read)
+    {
+        if (TryOpen(request, verifier, out var document) is { } rejected)
+        {
+            return rejected;
+        }
+
+        using (document)
+        {
+            return read(document.RootElement);
+        }
+    }
+
     /// <summary>Reads a string (or number, as text) at a dotted path such as <c>data.signature_request.id</c>.</summary>
     public static string? GetString(JsonElement root, string dottedPath)
     {

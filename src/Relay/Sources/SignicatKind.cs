@@ -44,14 +44,8 @@ internal sealed class SignicatKind : ISourceKind
 
         public SourceVerdict Read(IngressRequest request)
         {
-            if (JsonBody.TryOpen(request, verifier, out var document) is { } rejected)
+            return JsonBody.Read(request, verifier, root =>
             {
-                return rejected;
-            }
-
-            using (document)
-            {
-                var root = document.RootElement;
                 var id = JsonBody.GetString(root, "id");
                 var sender = JsonBody.GetString(root, "sender");
                 var eventName = JsonBody.GetString(root, "eventName");
@@ -77,7 +71,7 @@ internal sealed class SignicatKind : ISourceKind
                 }
 
                 return SourceVerdict.Accept(new IncomingEvent(id, $"{sender}:{eventName}", tags, id, Routed: !(expired && dropExpired)));
-            }
+            });
         }
     }
 }

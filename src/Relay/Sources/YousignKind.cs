@@ -36,14 +36,8 @@ internal sealed class YousignKind : ISourceKind
 
         public SourceVerdict Read(IngressRequest request)
         {
-            if (JsonBody.TryOpen(request, verifier, out var document) is { } rejected)
+            return JsonBody.Read(request, verifier, static root =>
             {
-                return rejected;
-            }
-
-            using (document)
-            {
-                var root = document.RootElement;
                 var eventId = JsonBody.GetString(root, "event_id");
                 var eventName = JsonBody.GetString(root, "event_name");
                 if (string.IsNullOrEmpty(eventId) || string.IsNullOrEmpty(eventName))
@@ -55,7 +49,7 @@ internal sealed class YousignKind : ISourceKind
                 var ordering = JsonBody.GetString(root, "data.signature_request.id") ?? eventId;
                 IReadOnlyList<string> tags = JsonBody.GetString(root, "sandbox") == "true" ? ["sandbox"] : [];
                 return SourceVerdict.Accept(new IncomingEvent(eventId, eventName, tags, ordering));
-            }
+            });
         }
     }
 }
