@@ -1,0 +1,257 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Relay.Connectors;
+using Relay.Store;
+using Relay.Telemetry;
+using Relay.Tests.Infrastructure;
+
+namespace Relay.Tests.Connectors;
+
+/// <summary>
+/// The connector runtime, driven through the <c>sovos-sse</c> kind against a fake Sovos on Kestrel: one stream per
+/// cluster through the store lease (taken, renewed, lost, released, taken over after kill -9), reconnect backoff,
+/// reloads that stop and start connectors, and readiness.
+/// </summary>
+public sealed class ConnectorRuntimeTests
+{
+    public static TheoryData<string> Stores => TestStore.All;
+
+    [Theory]
+    [InlineData(1, 0.0, 500)]
+    [InlineData(1, 0.999999, 1000)]
+    [InlineData(2, 0.0, 1000)]
+    [InlineData(4, 0.0, 4000)]
+    [InlineData(7, 0.0, 30000)]
+    [InlineData(50, 0.999999, 60000)]
+    public void ReconnectBackoff_DoublesFromInitialToMax_WithEqualJitter(int failures, double random, double expectedMs)
+    {
+        var delay = ReconnectBackoff.Delay(failures, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), random);
+        Assert.Equal(expectedMs, delay.TotalMilliseconds, 0.5);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Lease_OneOwnerAtATime_RenewAndReleaseOnlyByTheHolder(string storeName)
+    {
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), "targets:\n  crm: { url: \"http://127.0.0.1:9/hook\" }\n");
+        var key = relay.Store.Keys.ConnectorLease("lease-test");
+        var first = new StoreLease(relay.Store, key, "replica-a");
+        var second = new StoreLease(relay.Store, key, "replica-b");
+        var ttl = TimeSpan.FromSeconds(30);
+
+        Assert.True(await first.TryAcquireAsync(ttl));
+        Assert.True(await first.TryAcquireAsync(ttl));
+        Assert.False(await second.TryAcquireAsync(ttl));
+        Assert.False(await second.RenewAsync(ttl));
+        await second.ReleaseAsync();
+        Assert.Equal("replica-a", await first.HolderAsync());
+        Assert.True(await first.RenewAsync(ttl));
+
+        await first.ReleaseAsync();
+        Assert.Null(await second.HolderAsync());
+        Assert.True(await second.TryAcquireAsync(TimeSpan.FromMilliseconds(300)));
+        await Task.Delay(600);
+        Assert.False(await second.RenewAsync(ttl));
+        Assert.True(await first.TryAcquireAsync(ttl));
+    }
+
+    /// <summary>
+    /// In virtual time: the holder notices at its next renewal (a third of the lease's time to live on its clock) that
+    /// another replica holds the lease, closes the stream, waits as a standby, and takes the lease again once it is free.
+    /// </summary>
+    [Fact]
+    public async Task Lease_TakenByAnotherReplica_StreamClosedAtNextRenewalThenRetakenWhenFree()
+    {
+        var time = new VirtualTime();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """, configure: time.Use);
+        await sovos.WaitForConnectsAsync(1);
+        var key = relay.Store.Keys.ConnectorLease("sovos");
+
+        // As if the lease had expired during a pause and another replica had taken it.
+        await relay.Store.Database.StringSetAsync(key, "other-replica", TimeSpan.FromMinutes(1));
+        var takenAt = time.Now;
+        Assert.True(await time.AdvanceUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10)));
+        Assert.InRange(time.Now - takenAt, TimeSpan.Zero, TimeSpan.FromSeconds(1.25));
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+        Assert.True(await time.AdvanceUntilAsync(() => state.Status is { Role: ConnectorRole.Standby, LeaseHolder: "other-replica" }, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10)));
+
+        var standby = await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, standby.StatusCode);
+        Assert.Contains("standby, held by other-replica", await standby.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await relay.Store.Database.KeyDeleteAsync(key);
+        Assert.True(await time.AdvanceUntilAsync(() => sovos.Connects >= 2, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+        sovos.Publish(FakeSovos.Notification("env-after", "COMPLETED"));
+        Assert.Contains("env-after", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reload_SourceRemovedThenAdded_ConnectorStopsAndStartsAgain()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var targets = $"targets:\n  crm: {{ url: \"{crm.Url}hook\" }}\n";
+        var withSource = $"sources:\n{sovos.SourceYaml("sovos", "[{ target: crm }]")}\n" + targets;
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, withSource);
+        await sovos.WaitForConnectsAsync(1);
+
+        await relay.RewriteConfigAsync(TestStore.Garnet, targets);
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => relay.Services.GetRequiredService<ConnectorHost>().Connectors.Count == 0, TimeSpan.FromSeconds(5));
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        connected.RecordObservableInstruments();
+        Assert.Empty(connected.GetMeasurementSnapshot());
+
+        // Released on stop, so it is taken again at once rather than after the lease runs out.
+        await relay.RewriteConfigAsync(TestStore.Garnet, withSource);
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    [Fact]
+    public async Task Health_HolderDisconnectedLongerThanGrace_NotReady()
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.RevokeTokens();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+              sovos:
+                kind: sovos-sse
+                url: "{sovos.StreamUrl}"
+                tokenUrl: "{sovos.TokenUrl}"
+                clientId: {FakeSovos.ClientId}
+                clientSecret: not-the-secret
+                unhealthyAfter: 0s
+                reconnect: {"{"} initialDelay: 100ms, maxDelay: 200ms {"}"}
+                routes: [{"{"} target: crm {"}"}]
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        var description = "";
+        var status = HttpStatusCode.OK;
+        await WaitUntilAsync(
+            () =>
+            {
+                var ready = relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative)).Result;
+                status = ready.StatusCode;
+                description = JsonDocument.Parse(ready.Content.ReadAsStringAsync().Result).RootElement
+                    .GetProperty("checks").GetProperty("connectors").GetProperty("description").GetString()!;
+                return description.Contains("invalid_client", StringComparison.Ordinal);
+            },
+            TimeSpan.FromSeconds(5));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("sovos: holds the lease, disconnected (token endpoint answered 401 (invalid_client))", description);
+        Assert.Equal(0, sovos.Connects);
+    }
+
+    /// <summary>
+    /// The store goes away under the holder: it cannot renew the lease, so it closes the stream before the lease could
+    /// pass to another replica; when the store is back it takes the lease again and streams.
+    /// </summary>
+    [Fact]
+    public async Task StoreKilled_HolderClosesStreamWithinLeaseTtl_ThenResumes()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = await folder.WriteConfigAsync($"""
+            store: {"{"} connection: "{redis.Address}", partitions: 4, prefix: {folder.Prefix} {"}"}
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+        using var relay = await RelayProcess.StartAsync(config);
+        await sovos.WaitForConnectsAsync(1);
+
+        redis.Kill();
+        var killedAt = DateTimeOffset.UtcNow;
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(10));
+        var closedAfter = DateTimeOffset.UtcNow - killedAt;
+        Assert.True(closedAfter < TimeSpan.FromSeconds(3), $"stream closed {closedAfter.TotalSeconds:0.0} s after the store went away; the lease lives 3 s\n{relay.Output}");
+
+        await redis.RestartAsync();
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(20));
+        sovos.Publish(FakeSovos.Notification("env-after-outage", "COMPLETED"));
+        Assert.Contains("env-after-outage", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    /// <summary>
+    /// Two relay processes on one Redis: exactly one streams; after kill -9 of that one, the other takes the lease when
+    /// it runs out (ttl 10 s) and connects, and events sent afterwards are delivered.
+    /// </summary>
+    [Fact]
+    public async Task TwoReplicas_HolderKilled_SurvivorTakesOverAndDelivers()
+    {
+        var store = TestStore.Named("redis");
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        using var first = await RelayProcess.StartAsync(config);
+        using var second = await RelayProcess.StartAsync(config);
+        await sovos.WaitForConnectsAsync(1);
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(1, sovos.Connects);
+        Assert.Equal(1, sovos.OpenSubscribers);
+
+        sovos.Publish(FakeSovos.Notification("env-before", "COMPLETED"));
+        await crm.WaitForAsync(1);
+
+        var holder = await ConnectorsCheckAsync(first) == "sovos: connected" ? first : second;
+        var survivor = ReferenceEquals(holder, first) ? second : first;
+        Assert.StartsWith("sovos: standby, held by ", await ConnectorsCheckAsync(survivor), StringComparison.Ordinal);
+
+        var killedAt = DateTimeOffset.UtcNow;
+        holder.KillHard();
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(25));
+        var takeover = DateTimeOffset.UtcNow - killedAt;
+        TestContext.Current.TestOutputHelper?.WriteLine($"takeover after kill -9: {takeover.TotalSeconds:0.0} s");
+        Assert.True(takeover <= TimeSpan.FromSeconds(20), $"took {takeover.TotalSeconds:0.0} s\n{survivor.Output}");
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+
+        sovos.Publish(FakeSovos.Notification("env-after", "COMPLETED"));
+        var delivered = await crm.WaitForAsync(2);
+        Assert.Contains(delivered, r => r.BodyText.Contains("env-after", StringComparison.Ordinal));
+        Assert.Equal("sovos: connected", await ConnectorsCheckAsync(survivor));
+    }
+
+    private static async Task<string> ConnectorsCheckAsync(RelayProcess relay)
+    {
+        using var client = new HttpClient { BaseAddress = relay.Url };
+        var report = JsonDocument.Parse(await client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
+        return report.GetProperty("checks").GetProperty("connectors").GetProperty("description").GetString()!;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"condition not met within {timeout.TotalSeconds} s");
+            await Task.Delay(50);
+        }
+    }
+}
