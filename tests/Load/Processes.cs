@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Relay.Tests.Infrastructure;
 
 namespace Relay.Load;
 
@@ -219,7 +220,7 @@ internal static class Processes
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
     /// so an outage drains within a minute of recovery instead of waiting on production back-offs.
     /// </summary>
-    public static string WriteRelayConfig(string folder, string storeConnection, IReadOnlyList<Sink> sinks, TimeSpan outage)
+    public static string WriteRelayConfig(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Relay.Load;
 using Relay.Load.Scenarios;
+using Relay.Tests.Infrastructure;
 
 var root = new RootCommand("Relay's load harness: a printing sink for trying Relay by hand, and the benchmark.");
 root.Add(SinkCommand());
@@ -17,7 +18,7 @@ static Command SinkCommand()
     command.SetAction(async (parse, cancel) =>
     {
         var output = Console.Out;
-        await using var sink = await Sink.StartAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(port), arrival =>
+        await using var sink = await FakeTarget.StartAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(port), arrival =>
         {
             var text = SinkPrinter.Format(arrival);
             lock (output)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Relay.Tests.Infrastructure;
 
 namespace Relay.Load.Scenarios;
 
@@ -16,7 +17,7 @@ internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliv
 /// </summary>
 internal sealed class BenchContext : IAsyncDisposable
 {
-    private readonly List<Sink> _sinks = [];
+    private readonly List<FakeTarget> _sinks = [];
     private ChildProcess? _redis;
     private Ledger? _current;
     private long _nextEvent = 1;
@@ -41,7 +42,7 @@ internal sealed class BenchContext : IAsyncDisposable
 
     public HttpClient RelayClient { get; private set; } = null!;
 
-    public IReadOnlyList<Sink> Sinks => _sinks;
+    public IReadOnlyList<FakeTarget> Sinks => _sinks;
 
     /// <summary>Acked requests per second of the closed-model ingest run on this store; later scenarios take their rate from it.</summary>
     public double MaxIngestRate { get; set; }
@@ -55,7 +56,7 @@ internal sealed class BenchContext : IAsyncDisposable
             foreach (var name in (string[])["crm", "archive", "billing"])
             {
                 var index = context._sinks.Count;
-                context._sinks.Add(await Sink.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false));
+                context._sinks.Add(await FakeTarget.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false));
             }
 
             return context;
