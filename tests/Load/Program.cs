@@ -58,7 +58,7 @@ static Command BenchCommand()
     command.SetAction(async (parse, _) =>
     {
         var isSmoke = parse.GetValue(smoke);
-        var repository = Processes.RepositoryRoot();
+        var repository = Repository.Root();
         var settings = new BenchSettings(
             isSmoke,
             TimeSpan.FromSeconds(parse.GetValue(duration) ?? (isSmoke ? 3 : 20)),
@@ -68,7 +68,7 @@ static Command BenchCommand()
             [.. parse.GetRequiredValue(stores).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries))],
             parse.GetRequiredValue(scenarios).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(),
             Path.GetFullPath(parse.GetValue(results) ?? Path.Combine(repository, "tests", "Load", "results")),
-            Path.GetFullPath(parse.GetValue(relayDll) ?? Path.Combine(repository, "src", "Relay", "bin", "Release", "net10.0", "Relay.dll")));
+            Path.GetFullPath(parse.GetValue(relayDll) ?? Repository.RelayDll("Release")));
         var unknown = settings.Stores.Except([BenchSettings.Garnet, BenchSettings.Redis])
             .Concat(settings.Scenarios.Except(ScenarioCatalog.All.Select(s => s.Name))).ToList();
         if (unknown.Count > 0)

@@ -18,7 +18,7 @@ internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliv
 internal sealed class BenchContext : IAsyncDisposable
 {
     private readonly List<FakeTarget> _sinks = [];
-    private ChildProcess? _redis;
+    private RedisServerProcess? _redis;
     private Ledger? _current;
     private long _nextEvent = 1;
 
@@ -38,7 +38,7 @@ internal sealed class BenchContext : IAsyncDisposable
 
     public YousignCallbacks Callbacks { get; }
 
-    public ChildProcess Relay { get; private set; } = null!;
+    public RelayProcess Relay { get; private set; } = null!;
 
     public HttpClient RelayClient { get; private set; } = null!;
 
@@ -79,18 +79,18 @@ internal sealed class BenchContext : IAsyncDisposable
         var connection = "";
         if (Store == BenchSettings.Redis)
         {
-            if (await Processes.StartRedisAsync(folder).ConfigureAwait(false) is not { } redis)
+            _redis = await RedisServerProcess.TryStartAsync(folder).ConfigureAwait(false);
+            if (_redis is null)
             {
                 return false;
             }
 
-            (_redis, connection) = redis;
+            connection = _redis.Address;
         }
 
-        var config = Processes.WriteRelayConfig(folder, connection, _sinks, Settings.Outage);
-        var (relay, url) = await Processes.StartRelayAsync(Settings.RelayDll, config, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
-        Relay = relay;
-        RelayClient = LoadClients.Create(url);
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage);
+        Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
+        RelayClient = LoadClients.Create(Relay.Url);
         await WarmUpAsync().ConfigureAwait(false);
         return true;
     }
@@ -148,7 +148,7 @@ internal sealed class BenchContext : IAsyncDisposable
         Volatile.Write(ref _current, ledger);
         RunStats stats;
         double maxRss;
-        await using (var rss = new RssSampler(Relay))
+        await using (var rss = new RssSampler(Relay.Process))
         {
             stats = await load(workload).ConfigureAwait(false);
             afterLoad?.Invoke();

@@ -18,6 +18,26 @@ internal sealed partial class FakeTarget
     }
 }
 
+internal sealed partial class RedisServerProcess
+{
+    /// <summary>Starts redis-server in a temporary folder, or skips the test when it is not installed (CI installs it).</summary>
+    public static async Task<RedisServerProcess> StartAsync()
+    {
+        var redis = await TryStartAsync();
+        if (redis is null)
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+            {
+                throw new InvalidOperationException("redis-server is required in CI (.ci/run installs it).");
+            }
+
+            Assert.Skip("redis-server is not installed; install it (apt-get install redis-server) to run store-outage tests.");
+        }
+
+        return redis;
+    }
+}
+
 internal static partial class Signing
 {
     /// <summary>Reads a vendor sample from tests/Unit/Fixtures.</summary>
