@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Relay.Tests.Infrastructure;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Relay.Load;
@@ -74,9 +76,9 @@ internal sealed class BaselineServers : IAsyncDisposable
         var servers = new BaselineServers();
         try
         {
-            var (kestrel, kestrelUrl) = await Processes.StartBaselineAsync(Baselines.Kestrel, null, Path.Combine(folder, "baseline-kestrel.log")).ConfigureAwait(false);
+            var (kestrel, kestrelUrl) = await StartOneAsync(Baselines.Kestrel, null, Path.Combine(folder, "baseline-kestrel.log")).ConfigureAwait(false);
             servers._processes.Add(kestrel);
-            var (yarp, yarpUrl) = await Processes.StartBaselineAsync(Baselines.Yarp, kestrelUrl, Path.Combine(folder, "baseline-yarp.log")).ConfigureAwait(false);
+            var (yarp, yarpUrl) = await StartOneAsync(Baselines.Yarp, kestrelUrl, Path.Combine(folder, "baseline-yarp.log")).ConfigureAwait(false);
             servers._processes.Add(yarp);
             servers._servers = [(LatencyReport.KestrelBaseline, LoadClients.Create(kestrelUrl)), (LatencyReport.YarpBaseline, LoadClients.Create(yarpUrl))];
             return servers;
@@ -127,6 +129,22 @@ internal sealed class BaselineServers : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A baseline server (this assembly's hidden <c>baseline</c> command) in its own process, like the relay.</summary>
+    private static async Task<(ChildProcess Process, Uri Url)> StartOneAsync(string kind, Uri? upstream, string logPath)
+    {
+        var port = LoopbackServer.FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}");
+        List<string> arguments = [typeof(Baselines).Assembly.Location, "baseline", kind, "--port", port.ToString(CultureInfo.InvariantCulture)];
+        if (upstream is not null)
+        {
+            arguments.AddRange(["--upstream", upstream.ToString()]);
+        }
+
+        var baseline = ChildProcess.Start("baseline " + kind, "dotnet", arguments, logPath);
+        await baseline.WaitForSuccessAsync(url).ConfigureAwait(false);
+        return (baseline, url);
     }
 
     /// <summary>The relay's own requests (signed Yousign callbacks); the baselines just read and answer them.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using HdrHistogram;
+using Relay.Tests.Infrastructure;
 
 namespace Relay.Load;
 
@@ -25,7 +26,7 @@ internal sealed record LedgerResult(
 }
 
 /// <summary>
-/// The accounts of one load step. Every event gets a number (carried in <see cref="Arrival.EventHeader"/>, which the
+/// The accounts of one load step. Every event gets a number (carried in <see cref="YousignCallbacks.EventHeader"/>, which the
 /// relay replays like any vendor header); the ledger notes when each was scheduled, whether it was acknowledged, and
 /// every arrival at every sink. Closing it compares sent, acked and delivered per sink with the relay's own counts
 /// (new events, duplicates, dead letters, queue depths): at least once means every acked event reaches every sink,
@@ -111,7 +112,7 @@ internal sealed class Ledger
     /// <summary>Records a delivery at sink number <paramref name="sink"/>; deliveries of other steps' events are counted as stray.</summary>
     public void Arrived(int sink, Arrival arrival)
     {
-        if (!long.TryParse(arrival.Header(Arrival.EventHeader), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+        if (!long.TryParse(arrival.Header(YousignCallbacks.EventHeader), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             || number < FirstEvent || number >= FirstEvent + Capacity)
         {
             Interlocked.Increment(ref _stray);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Relay.Load;
 using Relay.Load.Scenarios;
+using Relay.Tests.Infrastructure;
 
 var root = new RootCommand("Relay's load harness: a printing sink for trying Relay by hand, and the benchmark.");
 root.Add(SinkCommand());
@@ -17,7 +18,7 @@ static Command SinkCommand()
     command.SetAction(async (parse, cancel) =>
     {
         var output = Console.Out;
-        await using var sink = await Sink.StartAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(port), arrival =>
+        await using var sink = await FakeTarget.StartAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(port), arrival =>
         {
             var text = SinkPrinter.Format(arrival);
             lock (output)
@@ -57,7 +58,7 @@ static Command BenchCommand()
     command.SetAction(async (parse, _) =>
     {
         var isSmoke = parse.GetValue(smoke);
-        var repository = Processes.RepositoryRoot();
+        var repository = Repository.Root();
         var settings = new BenchSettings(
             isSmoke,
             TimeSpan.FromSeconds(parse.GetValue(duration) ?? (isSmoke ? 3 : 20)),
@@ -67,7 +68,7 @@ static Command BenchCommand()
             [.. parse.GetRequiredValue(stores).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries))],
             parse.GetRequiredValue(scenarios).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(),
             Path.GetFullPath(parse.GetValue(results) ?? Path.Combine(repository, "tests", "Load", "results")),
-            Path.GetFullPath(parse.GetValue(relayDll) ?? Path.Combine(repository, "src", "Relay", "bin", "Release", "net10.0", "Relay.dll")));
+            Path.GetFullPath(parse.GetValue(relayDll) ?? Repository.RelayDll("Release")));
         var unknown = settings.Stores.Except([BenchSettings.Garnet, BenchSettings.Redis])
             .Concat(settings.Scenarios.Except(ScenarioCatalog.All.Select(s => s.Name))).ToList();
         if (unknown.Count > 0)

@@ -1,4 +1,5 @@
 using System.Text;
+using Relay.Tests.Infrastructure;
 
 namespace Relay.Load;
 
@@ -9,7 +10,7 @@ internal static class SinkPrinter
     {
         var request = arrival.Request;
         var text = new StringBuilder()
-            .Append('[').Append(arrival.Sink).Append("] ").Append(request.Method).Append(' ').Append(request.Path).Append(request.QueryString)
+            .Append('[').Append(arrival.Target).Append("] ").Append(request.Method).Append(' ').Append(request.Path).Append(request.QueryString)
             .Append("  webhook-id=").Append(arrival.Header("webhook-id"))
             .Append("  event=").Append(arrival.Header("X-Relay-Event-Type"))
             .Append("  attempt=").Append(arrival.Header("X-Relay-Attempt"))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Relay.Tests.Infrastructure;
 
 namespace Relay.Load.Scenarios;
 
@@ -16,8 +17,8 @@ internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliv
 /// </summary>
 internal sealed class BenchContext : IAsyncDisposable
 {
-    private readonly List<Sink> _sinks = [];
-    private ChildProcess? _redis;
+    private readonly List<FakeTarget> _sinks = [];
+    private RedisServerProcess? _redis;
     private Ledger? _current;
     private long _nextEvent = 1;
 
@@ -37,11 +38,11 @@ internal sealed class BenchContext : IAsyncDisposable
 
     public YousignCallbacks Callbacks { get; }
 
-    public ChildProcess Relay { get; private set; } = null!;
+    public RelayProcess Relay { get; private set; } = null!;
 
     public HttpClient RelayClient { get; private set; } = null!;
 
-    public IReadOnlyList<Sink> Sinks => _sinks;
+    public IReadOnlyList<FakeTarget> Sinks => _sinks;
 
     /// <summary>Acked requests per second of the closed-model ingest run on this store; later scenarios take their rate from it.</summary>
     public double MaxIngestRate { get; set; }
@@ -55,7 +56,7 @@ internal sealed class BenchContext : IAsyncDisposable
             foreach (var name in (string[])["crm", "archive", "billing"])
             {
                 var index = context._sinks.Count;
-                context._sinks.Add(await Sink.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false));
+                context._sinks.Add(await FakeTarget.StartAsync(name, 0, arrival => Volatile.Read(ref context._current)?.Arrived(index, arrival)).ConfigureAwait(false));
             }
 
             return context;
@@ -78,18 +79,18 @@ internal sealed class BenchContext : IAsyncDisposable
         var connection = "";
         if (Store == BenchSettings.Redis)
         {
-            if (await Processes.StartRedisAsync(folder).ConfigureAwait(false) is not { } redis)
+            _redis = await RedisServerProcess.TryStartAsync(folder).ConfigureAwait(false);
+            if (_redis is null)
             {
                 return false;
             }
 
-            (_redis, connection) = redis;
+            connection = _redis.Address;
         }
 
-        var config = Processes.WriteRelayConfig(folder, connection, _sinks, Settings.Outage);
-        var (relay, url) = await Processes.StartRelayAsync(Settings.RelayDll, config, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
-        Relay = relay;
-        RelayClient = LoadClients.Create(url);
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage);
+        Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
+        RelayClient = LoadClients.Create(Relay.Url);
         await WarmUpAsync().ConfigureAwait(false);
         return true;
     }
@@ -147,7 +148,7 @@ internal sealed class BenchContext : IAsyncDisposable
         Volatile.Write(ref _current, ledger);
         RunStats stats;
         double maxRss;
-        await using (var rss = new RssSampler(Relay))
+        await using (var rss = new RssSampler(Relay.Process))
         {
             stats = await load(workload).ConfigureAwait(false);
             afterLoad?.Invoke();

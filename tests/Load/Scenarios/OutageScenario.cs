@@ -1,3 +1,5 @@
+using Relay.Tests.Infrastructure;
+
 namespace Relay.Load.Scenarios;
 
 /// <summary>
@@ -13,7 +15,7 @@ internal sealed class OutageScenario : IScenario
     {
         var settings = context.Settings;
         var down = context.Sinks[1];
-        down.Behaviour = SinkBehaviour.Unavailable;
+        down.Behaviour = TargetBehaviour.Unavailable;
         using var recover = new CancellationTokenSource();
         var recovery = RecoverAfterAsync(down, settings.Outage, recover.Token);
         try
@@ -27,17 +29,17 @@ internal sealed class OutageScenario : IScenario
         finally
         {
             await recover.CancelAsync().ConfigureAwait(false);
-            down.Behaviour = SinkBehaviour.Healthy;
+            down.Behaviour = TargetBehaviour.Healthy;
             await recovery.ConfigureAwait(false);
         }
     }
 
-    private static async Task RecoverAfterAsync(Sink sink, TimeSpan outage, CancellationToken cancel)
+    private static async Task RecoverAfterAsync(FakeTarget sink, TimeSpan outage, CancellationToken cancel)
     {
         try
         {
             await Task.Delay(outage, cancel).ConfigureAwait(false);
-            sink.Behaviour = SinkBehaviour.Healthy;
+            sink.Behaviour = TargetBehaviour.Healthy;
         }
         catch (OperationCanceledException)
         {

@@ -1,3 +1,5 @@
+using Relay.Tests.Infrastructure;
+
 namespace Relay.Load.Scenarios;
 
 /// <summary>
@@ -13,17 +15,17 @@ internal sealed class SlowTargetScenario : IScenario
     public async Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context)
     {
         var slow = context.Sinks[^1];
-        slow.Behaviour = SinkBehaviour.Slow;
+        slow.Behaviour = TargetBehaviour.Slow;
         try
         {
             var step = await EndToEndScenario.RunAtAsync(
-                context, $"{slow.Name} answers in {Sink.SlowDelay.TotalSeconds:0}s", context.MaxIngestRate * BenchSettings.HalfOfMax,
-                afterLoad: () => slow.Behaviour = SinkBehaviour.Healthy).ConfigureAwait(false);
+                context, $"{slow.Name} answers in {FakeTarget.SlowDelay.TotalSeconds:0}s", context.MaxIngestRate * BenchSettings.HalfOfMax,
+                afterLoad: () => slow.Behaviour = TargetBehaviour.Healthy).ConfigureAwait(false);
             return [step];
         }
         finally
         {
-            slow.Behaviour = SinkBehaviour.Healthy;
+            slow.Behaviour = TargetBehaviour.Healthy;
         }
     }
 }

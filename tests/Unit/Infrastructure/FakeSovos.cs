@@ -1,14 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Relay.Tests.Infrastructure;
 
@@ -29,7 +23,6 @@ internal sealed class FakeSovos : IAsyncDisposable
 
     public const string Audience = "signer.trust.sovos.com";
 
-    private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _validTokens = new();
     private readonly ConcurrentQueue<string> _issued = new();
     private readonly ConcurrentDictionary<int, Channel<string>> _subscribers = new();
@@ -37,8 +30,7 @@ internal sealed class FakeSovos : IAsyncDisposable
     private int _open;
     private int _maxOpen;
     private int _refused;
-
-    private FakeSovos(WebApplication app) => _app = app;
+    private LoopbackServer _server = null!;
 
     /// <summary>Drives one accepted stream connection (numbered from 1); returning ends the response.</summary>
     public Func<Subscriber, Task> OnSubscribe { get; set; } = static s => s.ForwardPublishedAsync();
@@ -48,7 +40,7 @@ internal sealed class FakeSovos : IAsyncDisposable
 
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
-    public Uri Url { get; private set; } = null!;
+    public Uri Url => _server.Url;
 
     public Uri StreamUrl => new(Url, "events/v1/subscribe");
 
@@ -68,15 +60,12 @@ internal sealed class FakeSovos : IAsyncDisposable
 
     public static async Task<FakeSovos> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var sovos = new FakeSovos(app);
-        app.MapPost("/oauth2/token", sovos.IssueTokenAsync);
-        app.MapGet("/events/v1/subscribe", sovos.StreamAsync);
-        await app.StartAsync();
-        sovos.Url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var sovos = new FakeSovos();
+        sovos._server = await LoopbackServer.StartAsync(0, app =>
+        {
+            app.MapPost("/oauth2/token", sovos.IssueTokenAsync);
+            app.MapGet("/events/v1/subscribe", sovos.StreamAsync);
+        });
         return sovos;
     }
 
@@ -132,9 +121,7 @@ internal sealed class FakeSovos : IAsyncDisposable
             channel.Writer.TryComplete();
         }
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-        await _app.StopAsync(stop.Token);
-        await _app.DisposeAsync();
+        await _server.DisposeAsync();
     }
 
     private async Task IssueTokenAsync(HttpContext context)

@@ -5,7 +5,7 @@ using System.Text;
 namespace Relay.Tests.Infrastructure;
 
 /// <summary>Signs requests the way vendors do, independently of the code under test.</summary>
-internal static class Signing
+internal static partial class Signing
 {
     public static string YousignSignature(string secret, string body) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
@@ -44,9 +44,6 @@ internal static class Signing
     /// <summary>A form-urlencoded POST, the way AlphaTrust and Legalesign send callbacks.</summary>
     public static HttpRequestMessage FormPost(string path, string form) =>
         new(HttpMethod.Post, path) { Content = new StringContent(form, Encoding.UTF8, "application/x-www-form-urlencoded") };
-
-    /// <summary>Reads a vendor sample from tests/Unit/Fixtures.</summary>
-    public static string Fixture(string relativePath) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", relativePath));
 }
 
 /// <summary>

@@ -1,0 +1,61 @@
+using System.Globalization;
+
+namespace Relay.Tests.Infrastructure;
+
+/// <summary>
+/// A private redis-server with what the README requires for durable acks (appendonly yes, appendfsync always), its
+/// data and its log (redis.log) in its own folder. It can be killed and started again on the same port and data, to
+/// take the store away under a running relay.
+/// </summary>
+internal sealed partial class RedisServerProcess : IDisposable
+{
+    private static readonly string[] Locations = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"];
+
+    private readonly string _binary;
+    private readonly string _folder;
+    private ChildProcess? _process;
+
+    private RedisServerProcess(string binary, string folder, int port)
+    {
+        _binary = binary;
+        _folder = folder;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string Address => $"127.0.0.1:{Port}";
+
+    /// <summary>
+    /// Starts redis-server on a free port with its data in <paramref name="folder"/> (by default a new temporary
+    /// folder); null when redis-server is not installed.
+    /// </summary>
+    public static async Task<RedisServerProcess?> TryStartAsync(string? folder = null)
+    {
+        if (Locations.FirstOrDefault(File.Exists) is not { } binary)
+        {
+            return null;
+        }
+
+        var redis = new RedisServerProcess(binary, folder ?? Directory.CreateTempSubdirectory("relay-redis-").FullName, LoopbackServer.FreePort());
+        await redis.RestartAsync().ConfigureAwait(false);
+        return redis;
+    }
+
+    /// <summary>Starts redis-server (again, after <see cref="Kill"/>) on the same port and data; returns once it accepts connections.</summary>
+    public async Task RestartAsync()
+    {
+        _process?.Dispose();
+        _process = ChildProcess.Start(
+            "redis-server",
+            _binary,
+            ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _folder, "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            Path.Combine(_folder, "redis.log"));
+        await _process.WaitForPortAsync(Port).ConfigureAwait(false);
+    }
+
+    /// <summary>SIGKILL: the store vanishes mid-conversation.</summary>
+    public void Kill() => _process?.Kill();
+
+    public void Dispose() => _process?.Dispose();
+}
