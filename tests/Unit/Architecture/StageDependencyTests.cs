@@ -125,7 +125,7 @@ public sealed partial class StageDependencyTests
         }
     }
 
-    private static string SourceRoot() => Path.Combine(RepositoryFolder.Root, "src", "Relay");
+    private static string SourceRoot() => Path.Combine(Repository.Root(), "src", "Relay");
 
     /// <summary>Every namespace and type name of the relay assembly, e.g. <c>Relay.Store</c>, <c>Relay.Store.EventStore</c>.</summary>
     private static HashSet<string> RelayNames()

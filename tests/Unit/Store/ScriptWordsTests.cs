@@ -52,7 +52,7 @@ public sealed partial class ScriptWordsTests
             .SelectMany(line => Quoted().Matches(line).Select(m => m.Groups[1].Value))
             .Where(word => word.Length > 0 && !RedisWord().IsMatch(word) && !Number().IsMatch(word));
 
-    private static string ScriptFolder() => Path.Combine(RepositoryFolder.Root, "src", "Relay", "Store", "Scripts");
+    private static string ScriptFolder() => Path.Combine(Repository.Root(), "src", "Relay", "Store", "Scripts");
 
     [GeneratedRegex("""['"]([^'"]*)['"]""")]
     private static partial Regex Quoted();
