@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Relay.Tests.Infrastructure;
 using Relay.Verification;
 using Xunit;
 
@@ -33,9 +34,14 @@ public sealed class HmacVerifierTests
     }
 
     [Fact]
-    public void Sign_Yousign_MatchesIndependentSignature()
+    public void Verify_YousignSignedByTestSigner_IsValid()
     {
-        Assert.Equal("sha256=" + YousignHex, new HmacVerifier(Yousign, Key).Sign(Body, null, null));
+        string signature = HmacSigner.Sign(Yousign, Key, Body);
+
+        var result = new HmacVerifier(Yousign, Key).Verify(Headers((YousignHeader, signature)), Body, Now);
+
+        Assert.Equal("sha256=" + YousignHex, signature);
+        Assert.True(result.IsValid, result.Failure);
     }
 
     [Fact]
@@ -179,12 +185,13 @@ public sealed class HmacVerifierTests
 
     [Theory]
     [MemberData(nameof(AlgorithmsAndEncodings))]
-    public void SignThenVerify_EachAlgorithmAndEncoding_RoundTrips(string algorithmName, string encodingName)
+    public void Verify_EachAlgorithmAndEncodingSignedByTestSigner_ValidUntilBodyTampered(string algorithmName, string encodingName)
     {
         var algorithm = Enum.Parse<HmacAlgorithm>(algorithmName);
         var encoding = Enum.Parse<SignatureEncoding>(encodingName);
-        var verifier = new HmacVerifier(new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null), Key);
-        string signature = verifier.Sign(Body, null, null);
+        var scheme = new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null);
+        var verifier = new HmacVerifier(scheme, Key);
+        string signature = HmacSigner.Sign(scheme, Key, Body);
         byte[] tampered = [.. Body];
         tampered[0] ^= 0x01;
 
@@ -194,22 +201,22 @@ public sealed class HmacVerifierTests
 
     [Theory]
     [MemberData(nameof(AlgorithmsAndEncodings))]
-    public void Sign_EachAlgorithmAndEncoding_MatchesIndependentHmac(string algorithmName, string encodingName)
+    public void Verify_EachAlgorithmAndEncoding_SignatureMadeWithAnotherAlgorithmIsInvalid(string algorithmName, string encodingName)
     {
         var algorithm = Enum.Parse<HmacAlgorithm>(algorithmName);
         var encoding = Enum.Parse<SignatureEncoding>(encodingName);
-#pragma warning disable CA5350 // The scheme under test supports SHA-1 for legacy vendors.
-        byte[] mac = algorithm switch
-        {
-            HmacAlgorithm.Sha1 => HMACSHA1.HashData(Key, Body),
-            HmacAlgorithm.Sha256 => HMACSHA256.HashData(Key, Body),
-            _ => HMACSHA512.HashData(Key, Body),
-        };
-#pragma warning restore CA5350
-        string expected = "sig=" + (encoding == SignatureEncoding.Hex ? Convert.ToHexStringLower(mac) : Convert.ToBase64String(mac));
-        var verifier = new HmacVerifier(new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null), Key);
+        var scheme = new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null);
+        var verifier = new HmacVerifier(scheme, Key);
 
-        Assert.Equal(expected, verifier.Sign(Body, null, null));
+        foreach (var other in Enum.GetValues<HmacAlgorithm>().Where(other => other != algorithm))
+        {
+            string signature = HmacSigner.Sign(scheme with { Algorithm = other }, Key, Body);
+
+            var result = verifier.Verify(Headers(("X-Sig", signature)), Body, Now);
+
+            Assert.False(result.IsValid);
+            Assert.Equal($"signature in header X-Sig is not a {encodingName.ToLowerInvariant()}-encoded HMAC-{algorithmName.ToUpperInvariant()}", result.Failure);
+        }
     }
 
     // Sizes straddle the point where the verifier stops assembling content on the stack and streams it instead.
@@ -235,7 +242,7 @@ public sealed class HmacVerifierTests
 
     [Theory]
     [MemberData(nameof(AlgorithmsEncodingsAndSizes))]
-    public void Sign_TemplateWithTextAroundBody_MatchesIndependentHmac(string algorithmName, string encodingName, int bodySize)
+    public void Verify_TemplateWithTextAroundBody_MatchesIndependentHmac(string algorithmName, string encodingName, int bodySize)
     {
         var algorithm = Enum.Parse<HmacAlgorithm>(algorithmName);
         var encoding = Enum.Parse<SignatureEncoding>(encodingName);
@@ -251,10 +258,11 @@ public sealed class HmacVerifierTests
         };
 #pragma warning restore CA5350
         string expected = encoding == SignatureEncoding.Hex ? Convert.ToHexStringLower(mac) : Convert.ToBase64String(mac);
-        var verifier = new HmacVerifier(new HmacScheme("X-Sig", algorithm, encoding, "", "t={timestamp};{body};end", "X-Timestamp", TimeSpan.FromMinutes(5), null), Key);
+        var scheme = new HmacScheme("X-Sig", algorithm, encoding, "", "t={timestamp};{body};end", "X-Timestamp", TimeSpan.FromMinutes(5), null);
+        var verifier = new HmacVerifier(scheme, Key);
 
-        Assert.Equal(expected, verifier.Sign(body, null, Timestamp));
         Assert.True(verifier.Verify(Headers(("X-Sig", expected), ("X-Timestamp", Timestamp.ToString())), body, Now).IsValid);
+        Assert.Equal(expected, HmacSigner.Sign(scheme, Key, body, timestamp: Timestamp));
     }
 
     [Theory]
@@ -343,9 +351,14 @@ public sealed class HmacVerifierTests
     }
 
     [Fact]
-    public void Sign_TimestampTemplate_MatchesIndependentHmac()
+    public void Verify_TimestampTemplateSignedByTestSigner_IsValid()
     {
-        Assert.Equal(TimestampSignature(Body), new HmacVerifier(TimestampScheme, Key).Sign(Body, null, Timestamp));
+        string signature = HmacSigner.Sign(TimestampScheme, Key, Body, timestamp: Timestamp);
+
+        var result = new HmacVerifier(TimestampScheme, Key).Verify(TimestampHeaders(signature), Body, Now);
+
+        Assert.Equal(TimestampSignature(Body), signature);
+        Assert.True(result.IsValid, result.Failure);
     }
 
     [Theory]
@@ -358,7 +371,7 @@ public sealed class HmacVerifierTests
 
         Assert.True(verifier.Verify(IdHeaders(id, signature), Body, Now).IsValid);
         Assert.False(verifier.Verify(IdHeaders(id + "x", signature), Body, Now).IsValid);
-        Assert.Equal(signature, verifier.Sign(Body, id, Timestamp));
+        Assert.True(verifier.Verify(IdHeaders(id, HmacSigner.Sign(IdScheme, Key, Body, id, Timestamp)), Body, Now).IsValid);
     }
 
     [Fact]
@@ -485,7 +498,6 @@ public sealed class HmacVerifierTests
 
         Assert.False(result.IsValid);
         Assert.Equal("signature verification is misconfigured", result.Failure);
-        Assert.Throws<InvalidOperationException>(() => verifier.Sign(Body, null, Timestamp));
     }
 
     [Fact]
