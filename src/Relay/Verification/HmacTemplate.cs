@@ -5,7 +5,7 @@ namespace Relay.Verification;
 /// <summary>
 /// A parsed signed-content template such as <c>{id}.{timestamp}.{body}</c>: the text before <c>{body}</c> (head) and
 /// after it (tail), each a list of literals and placeholders. Splitting around <c>{body}</c> lets the body be hashed in
-/// place rather than copied into the content. Parse only templates <see cref="HmacVerifier.Validate"/> accepts.
+/// place rather than copied into the content. Parse only templates <see cref="HmacSchemeValidator"/> accepts.
 /// </summary>
 internal sealed class HmacTemplate
 {

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
-using static Relay.Verification.HmacTemplate;
 
 namespace Relay.Verification;
 
@@ -38,10 +37,10 @@ internal sealed class HmacVerifier
         // Copied so a caller reusing or clearing its array cannot change what this verifier accepts.
         _key = key.AsSpan().ToArray();
 
-        // Config loading reports Validate's message and an empty secret itself and keeps collecting errors, so throwing
+        // Config loading reports the scheme's problems and an empty secret itself and keeps collecting errors, so throwing
         // here would replace that report with a crash. Instead the verifier fails closed: an empty key would let anyone
         // forge signatures, and a broken template would check something other than what the sender signed.
-        bool misconfigured = Validate(scheme) is not null || key.Length == 0;
+        bool misconfigured = HmacSchemeValidator.Validate(scheme).Count > 0 || key.Length == 0;
         _template = misconfigured ? null : HmacTemplate.Parse(scheme.Template);
 
         string encoding = scheme.Encoding == SignatureEncoding.Hex ? "hex" : "base64";
@@ -107,76 +106,6 @@ internal sealed class HmacVerifier
             // The expected MAC is a valid signature for this body; do not leave it lying on the stack.
             CryptographicOperations.ZeroMemory(expected);
         }
-    }
-
-    /// <summary>The first problem with <paramref name="scheme"/>, saying how to fix it; null when it can be used.</summary>
-    public static string? Validate(HmacScheme scheme)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-
-        if (string.IsNullOrWhiteSpace(scheme.Header))
-        {
-            return "header is required: set it to the name of the header carrying the signature";
-        }
-
-        if (!Enum.IsDefined(scheme.Algorithm))
-        {
-            return $"algorithm '{scheme.Algorithm}' is not supported: use sha1, sha256 or sha512";
-        }
-
-        if (!Enum.IsDefined(scheme.Encoding))
-        {
-            return $"encoding '{scheme.Encoding}' is not supported: use hex or base64";
-        }
-
-        if (scheme.TimestampHeader is not null && string.IsNullOrWhiteSpace(scheme.TimestampHeader))
-        {
-            return "timestampHeader is blank: set it to a header name, or remove it";
-        }
-
-        if (scheme.IdHeader is not null && string.IsNullOrWhiteSpace(scheme.IdHeader))
-        {
-            return "idHeader is blank: set it to a header name, or remove it";
-        }
-
-        if (scheme.Prefix is null)
-        {
-            return "prefix must not be null: use \"\" when the signature has no prefix";
-        }
-
-        string? template = scheme.Template;
-        if (string.IsNullOrEmpty(template))
-        {
-            return "template is required: use \"{body}\" when the vendor signs the raw body";
-        }
-
-        int bodyAt = template.IndexOf(BodyPlaceholder, StringComparison.Ordinal);
-        if (bodyAt < 0 || template.IndexOf(BodyPlaceholder, bodyAt + 1, StringComparison.Ordinal) >= 0)
-        {
-            return "template must contain {body} exactly once, so the signature covers the payload";
-        }
-
-        if (HmacTemplate.FindUnknownPlaceholders(template) is [var unknown, ..])
-        {
-            return $"template placeholder {unknown} is not supported: use {BodyPlaceholder}, {TimestampPlaceholder} or {IdPlaceholder} (case-sensitive)";
-        }
-
-        if (template.Contains(TimestampPlaceholder, StringComparison.Ordinal) && string.IsNullOrWhiteSpace(scheme.TimestampHeader))
-        {
-            return "template uses {timestamp} but no timestampHeader is set: add timestampHeader with the name of the header holding the Unix timestamp, or remove {timestamp} from the template";
-        }
-
-        if (template.Contains(IdPlaceholder, StringComparison.Ordinal) && string.IsNullOrWhiteSpace(scheme.IdHeader))
-        {
-            return "template uses {id} but no idHeader is set: add idHeader with the name of the header holding the message id, or remove {id} from the template";
-        }
-
-        if (scheme.TimestampHeader is not null && scheme.Tolerance < TimeSpan.FromSeconds(1))
-        {
-            return "tolerance must be at least 1 second when timestampHeader is set, e.g. 00:05:00";
-        }
-
-        return null;
     }
 
     private int ComputeMac(
