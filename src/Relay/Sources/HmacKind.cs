@@ -35,6 +35,7 @@ internal sealed class HmacKind : ISourceKind
     /// <summary>Reads an HMAC scheme from settings, each key falling back to a vendor preset when one is given; null when invalid.</summary>
     public static HmacScheme? ReadScheme(IKindSettings settings, HmacScheme? defaults)
     {
+        var errorsBefore = settings.Errors.Count;
         var scheme = new HmacScheme(
             Header: defaults is null
                 ? settings.RequiredString("header", "Name the request header that carries the signature, e.g. header: X-Signature.")
@@ -46,13 +47,19 @@ internal sealed class HmacKind : ISourceKind
             TimestampHeader: settings.String("timestampHeader", defaults?.TimestampHeader),
             Tolerance: settings.Duration("tolerance", defaults?.Tolerance ?? TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1)),
             IdHeader: settings.String("idHeader", defaults?.IdHeader));
-        if (HmacVerifier.Validate(scheme) is { } problem)
+        var readErrors = settings.Errors.Skip(errorsBefore).ToList();
+        var problems = HmacSchemeValidator.Validate(scheme);
+        foreach (var problem in problems)
         {
-            settings.Error("template", problem);
-            return null;
+            // A key already refused while being read (missing, too short) has its message: one message per problem.
+            var keyPrefix = settings.Key(problem.Key) + ":";
+            if (!readErrors.Exists(error => error.StartsWith(keyPrefix, StringComparison.Ordinal)))
+            {
+                settings.Error(problem.Key, problem.Message);
+            }
         }
 
-        return scheme;
+        return problems.Count == 0 ? scheme : null;
     }
 
     private sealed class Handler(

@@ -1,29 +1,24 @@
 using System.Buffers;
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace Relay.Verification;
 
+/// <summary>
+/// Verifies a request signed with a configurable HMAC scheme: reads the signature, timestamp and id headers, checks the
+/// timestamp's age, then compares the HMAC of the signed content against every candidate signature in constant time.
+/// </summary>
 internal sealed class HmacVerifier
 {
-    private const string BodyPlaceholder = "{body}";
-    private const string TimestampPlaceholder = "{timestamp}";
-    private const string IdPlaceholder = "{id}";
-
     private static readonly VerificationResult Mismatch = VerificationResult.Invalid("signature mismatch");
     private static readonly VerificationResult OutsideTolerance = VerificationResult.Invalid("timestamp outside tolerance");
     private static readonly VerificationResult Misconfigured = VerificationResult.Invalid("signature verification is misconfigured");
 
     private readonly HmacScheme _scheme;
     private readonly byte[] _key;
-    private readonly Segment[] _head;
-    private readonly Segment[] _tail;
-    private readonly bool _usesId;
-    private readonly bool _usesTimestamp;
-    private readonly bool _misconfigured;
+    // Null when the scheme is invalid or the key empty: such a verifier rejects every request.
+    private readonly HmacTemplate? _template;
 
     // Built once so a rejected request costs no allocation.
     private readonly VerificationResult _missingSignature;
@@ -42,20 +37,11 @@ internal sealed class HmacVerifier
         // Copied so a caller reusing or clearing its array cannot change what this verifier accepts.
         _key = key.AsSpan().ToArray();
 
-        // Config loading reports Validate's message and an empty secret itself and keeps collecting errors, so throwing
+        // Config loading reports the scheme's problems and an empty secret itself and keeps collecting errors, so throwing
         // here would replace that report with a crash. Instead the verifier fails closed: an empty key would let anyone
         // forge signatures, and a broken template would check something other than what the sender signed.
-        _misconfigured = Validate(scheme) is not null || key.Length == 0;
-        if (_misconfigured)
-        {
-            (_head, _tail) = ([], []);
-        }
-        else
-        {
-            (_head, _tail) = ParseTemplate(scheme.Template);
-            _usesId = scheme.Template.Contains(IdPlaceholder, StringComparison.Ordinal);
-            _usesTimestamp = scheme.Template.Contains(TimestampPlaceholder, StringComparison.Ordinal);
-        }
+        bool misconfigured = HmacSchemeValidator.Validate(scheme).Count > 0 || key.Length == 0;
+        _template = misconfigured ? null : HmacTemplate.Parse(scheme.Template);
 
         string encoding = scheme.Encoding == SignatureEncoding.Hex ? "hex" : "base64";
         _missingSignature = VerificationResult.Invalid($"missing header {scheme.Header}");
@@ -71,7 +57,7 @@ internal sealed class HmacVerifier
     {
         ArgumentNullException.ThrowIfNull(headers);
 
-        if (_misconfigured)
+        if (_template is not { } template)
         {
             return Misconfigured;
         }
@@ -102,14 +88,14 @@ internal sealed class HmacVerifier
         }
 
         string id = string.Empty;
-        if (_usesId && !VerificationPrimitives.TryGetSingle(headers, _scheme.IdHeader!, out id, out _))
+        if (template.UsesId && !VerificationPrimitives.TryGetSingle(headers, _scheme.IdHeader!, out id, out _))
         {
             return _missingId;
         }
 
         Span<byte> expected = stackalloc byte[VerificationPrimitives.MaxHashSize];
         Span<byte> candidate = stackalloc byte[VerificationPrimitives.MaxHashSize];
-        expected = expected[..ComputeMac(body, id, timestamp, expected)];
+        expected = expected[..ComputeMac(template, body, id, timestamp, expected)];
         candidate = candidate[..expected.Length];
         try
         {
@@ -122,122 +108,23 @@ internal sealed class HmacVerifier
         }
     }
 
-    public string Sign(ReadOnlySpan<byte> body, string? id, long? timestamp)
+    private int ComputeMac(
+        HmacTemplate template, ReadOnlySpan<byte> body, ReadOnlySpan<char> id, ReadOnlySpan<char> timestamp, Span<byte> destination)
     {
-        if (_misconfigured)
-        {
-            throw new InvalidOperationException(Validate(_scheme) ?? "The HMAC key must not be empty.");
-        }
-
-        if (_usesId && id is null)
-        {
-            throw new ArgumentException("The template uses {id}, so an id is required.", nameof(id));
-        }
-
-        if (_usesTimestamp && timestamp is null)
-        {
-            throw new ArgumentException("The template uses {timestamp}, so a timestamp is required.", nameof(timestamp));
-        }
-
-        Span<char> timestampText = stackalloc char[20];
-        int timestampLength = 0;
-        if (timestamp is { } value && !value.TryFormat(timestampText, out timestampLength, provider: CultureInfo.InvariantCulture))
-        {
-            throw new InvalidOperationException("A 64-bit integer always fits in 20 characters.");
-        }
-
-        Span<byte> mac = stackalloc byte[VerificationPrimitives.MaxHashSize];
-        mac = mac[..ComputeMac(body, id ?? string.Empty, timestampText[..timestampLength], mac)];
-        string encoded = _scheme.Encoding == SignatureEncoding.Hex ? Convert.ToHexStringLower(mac) : Convert.ToBase64String(mac);
-        return _scheme.Prefix.Length == 0 ? encoded : string.Concat(_scheme.Prefix, encoded);
-    }
-
-    public static string? Validate(HmacScheme scheme)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-
-        if (string.IsNullOrWhiteSpace(scheme.Header))
-        {
-            return "header is required: set it to the name of the header carrying the signature";
-        }
-
-        if (!Enum.IsDefined(scheme.Algorithm))
-        {
-            return $"algorithm '{scheme.Algorithm}' is not supported: use sha1, sha256 or sha512";
-        }
-
-        if (!Enum.IsDefined(scheme.Encoding))
-        {
-            return $"encoding '{scheme.Encoding}' is not supported: use hex or base64";
-        }
-
-        if (scheme.TimestampHeader is not null && string.IsNullOrWhiteSpace(scheme.TimestampHeader))
-        {
-            return "timestampHeader is blank: set it to a header name, or remove it";
-        }
-
-        if (scheme.IdHeader is not null && string.IsNullOrWhiteSpace(scheme.IdHeader))
-        {
-            return "idHeader is blank: set it to a header name, or remove it";
-        }
-
-        if (scheme.Prefix is null)
-        {
-            return "prefix must not be null: use \"\" when the signature has no prefix";
-        }
-
-        string? template = scheme.Template;
-        if (string.IsNullOrEmpty(template))
-        {
-            return "template is required: use \"{body}\" when the vendor signs the raw body";
-        }
-
-        int bodyAt = template.IndexOf(BodyPlaceholder, StringComparison.Ordinal);
-        if (bodyAt < 0 || template.IndexOf(BodyPlaceholder, bodyAt + 1, StringComparison.Ordinal) >= 0)
-        {
-            return "template must contain {body} exactly once, so the signature covers the payload";
-        }
-
-        if (FindUnknownPlaceholder(template) is { } unknown)
-        {
-            return $"template placeholder {unknown} is not supported: use {BodyPlaceholder}, {TimestampPlaceholder} or {IdPlaceholder} (case-sensitive)";
-        }
-
-        if (template.Contains(TimestampPlaceholder, StringComparison.Ordinal) && string.IsNullOrWhiteSpace(scheme.TimestampHeader))
-        {
-            return "template uses {timestamp} but no timestampHeader is set: add timestampHeader with the name of the header holding the Unix timestamp, or remove {timestamp} from the template";
-        }
-
-        if (template.Contains(IdPlaceholder, StringComparison.Ordinal) && string.IsNullOrWhiteSpace(scheme.IdHeader))
-        {
-            return "template uses {id} but no idHeader is set: add idHeader with the name of the header holding the message id, or remove {id} from the template";
-        }
-
-        if (scheme.TimestampHeader is not null && scheme.Tolerance < TimeSpan.FromSeconds(1))
-        {
-            return "tolerance must be at least 1 second when timestampHeader is set, e.g. 00:05:00";
-        }
-
-        return null;
-    }
-
-    private int ComputeMac(ReadOnlySpan<byte> body, ReadOnlySpan<char> id, ReadOnlySpan<char> timestamp, Span<byte> destination)
-    {
-        if (_head.Length == 0 && _tail.Length == 0)
+        if (template.IsBodyOnly)
         {
             return VerificationPrimitives.ComputeHmac(_scheme.Algorithm, _key, default, body, default, destination);
         }
 
-        int headLength = Measure(_head, id, timestamp);
-        int length = headLength + Measure(_tail, id, timestamp);
+        (int headLength, int tailLength) = template.Measure(id, timestamp);
+        int length = headLength + tailLength;
         byte[]? rented = null;
         Span<byte> rendered = length <= VerificationPrimitives.StackRenderLimit
             ? stackalloc byte[VerificationPrimitives.StackRenderLimit]
             : (rented = ArrayPool<byte>.Shared.Rent(length));
         try
         {
-            Render(_head, id, timestamp, rendered);
-            Render(_tail, id, timestamp, rendered[headLength..]);
+            template.Render(id, timestamp, rendered);
             return VerificationPrimitives.ComputeHmac(
                 _scheme.Algorithm, _key, rendered[..headLength], body, rendered[headLength..length], destination);
         }
@@ -307,144 +194,4 @@ internal sealed class HmacVerifier
 
         return Convert.TryFromBase64Chars(token, destination, out int decoded) && decoded == destination.Length;
     }
-
-    private static int Measure(Segment[] segments, ReadOnlySpan<char> id, ReadOnlySpan<char> timestamp)
-    {
-        int length = 0;
-        foreach (Segment segment in segments)
-        {
-            length += segment.Kind switch
-            {
-                SegmentKind.Id => Encoding.UTF8.GetByteCount(id),
-                SegmentKind.Timestamp => Encoding.UTF8.GetByteCount(timestamp),
-                _ => segment.Literal.Length,
-            };
-        }
-
-        return length;
-    }
-
-    private static void Render(Segment[] segments, ReadOnlySpan<char> id, ReadOnlySpan<char> timestamp, Span<byte> destination)
-    {
-        foreach (Segment segment in segments)
-        {
-            int written;
-            switch (segment.Kind)
-            {
-                case SegmentKind.Id:
-                    written = Encoding.UTF8.GetBytes(id, destination);
-                    break;
-                case SegmentKind.Timestamp:
-                    written = Encoding.UTF8.GetBytes(timestamp, destination);
-                    break;
-                default:
-                    segment.Literal.CopyTo(destination);
-                    written = segment.Literal.Length;
-                    break;
-            }
-
-            destination = destination[written..];
-        }
-    }
-
-    // Splits the template around {body} so the body itself can be hashed in place rather than copied into the content.
-    private static (Segment[] Head, Segment[] Tail) ParseTemplate(string template)
-    {
-        var head = new List<Segment>();
-        var tail = new List<Segment>();
-        List<Segment> current = head;
-        var literal = new StringBuilder();
-
-        void FlushLiteral()
-        {
-            if (literal.Length > 0)
-            {
-                current.Add(new Segment(SegmentKind.Literal, Encoding.UTF8.GetBytes(literal.ToString())));
-                literal.Clear();
-            }
-        }
-
-        int i = 0;
-        while (i < template.Length)
-        {
-            ReadOnlySpan<char> rest = template.AsSpan(i);
-            if (rest.StartsWith(BodyPlaceholder, StringComparison.Ordinal))
-            {
-                FlushLiteral();
-                current = tail;
-                i += BodyPlaceholder.Length;
-            }
-            else if (rest.StartsWith(TimestampPlaceholder, StringComparison.Ordinal))
-            {
-                FlushLiteral();
-                current.Add(new Segment(SegmentKind.Timestamp, []));
-                i += TimestampPlaceholder.Length;
-            }
-            else if (rest.StartsWith(IdPlaceholder, StringComparison.Ordinal))
-            {
-                FlushLiteral();
-                current.Add(new Segment(SegmentKind.Id, []));
-                i += IdPlaceholder.Length;
-            }
-            else
-            {
-                literal.Append(template[i]);
-                i++;
-            }
-        }
-
-        FlushLiteral();
-        return ([.. head], [.. tail]);
-    }
-
-    // A "{word}" that is not a known placeholder is almost certainly a typo (e.g. "{Body}", "{ts}") that would make every
-    // signature fail, so config validation reports it rather than signing it as literal text.
-    private static string? FindUnknownPlaceholder(string template)
-    {
-        int start = 0;
-        while ((start = template.IndexOf('{', start)) >= 0)
-        {
-            int end = template.IndexOf('}', start + 1);
-            if (end < 0)
-            {
-                return null;
-            }
-
-            ReadOnlySpan<char> name = template.AsSpan(start + 1, end - start - 1);
-            if (!name.IsEmpty && IsIdentifier(name))
-            {
-                string placeholder = template[start..(end + 1)];
-                if (placeholder is not (BodyPlaceholder or TimestampPlaceholder or IdPlaceholder))
-                {
-                    return placeholder;
-                }
-            }
-
-            start++;
-        }
-
-        return null;
-    }
-
-    private static bool IsIdentifier(ReadOnlySpan<char> name)
-    {
-        foreach (char c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private enum SegmentKind
-    {
-        Literal,
-        Timestamp,
-        Id,
-    }
-
-    private readonly record struct Segment(SegmentKind Kind, byte[] Literal);
 }

@@ -101,6 +101,39 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_HmacTimestampPlaceholderWithoutTimestampHeader_ErrorUnderTimestampHeader()
+    {
+        var (snapshot, errors) = Load("sources:\n  x: { kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\" }");
+
+        Assert.Null(snapshot);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("sources:x:timestampHeader: template uses {timestamp} but no timestampHeader is set", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_HmacSeveralSchemeProblems_EachErrorUnderItsKey()
+    {
+        var (snapshot, errors) = Load("sources:\n  x: { kind: hmac, path: /x, secret: s, header: \" \", template: \"{timestamp}.{nonce}.{body}\" }");
+
+        Assert.Null(snapshot);
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("sources:x:header: header is required", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:x:template: template placeholder {nonce} is not supported", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:x:timestampHeader: template uses {timestamp}", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("kind: hmac, path: /x, secret: s", "sources:x:header: is required")]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, timestampHeader: X-Ts, tolerance: 500ms", "sources:x:tolerance: 500ms is too short")]
+    public void Load_HmacKeyRefusedWhileReading_ReportedOnce(string source, string expected)
+    {
+        var (snapshot, errors) = Load($"sources:\n  x: {{ {source} }}");
+
+        Assert.Null(snapshot);
+        Assert.StartsWith(expected, Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_EnvironmentDefault_UsedOnlyWhenVariableUnset()
     {
         const string yaml = "sources:\n  s: { kind: yousign, path: /x, secret: \"${S:-fallback}\" }";

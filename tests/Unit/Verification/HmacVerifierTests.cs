@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Relay.Tests.Infrastructure;
 using Relay.Verification;
 using Xunit;
 
@@ -33,9 +34,14 @@ public sealed class HmacVerifierTests
     }
 
     [Fact]
-    public void Sign_Yousign_MatchesIndependentSignature()
+    public void Verify_YousignSignedByTestSigner_IsValid()
     {
-        Assert.Equal("sha256=" + YousignHex, new HmacVerifier(Yousign, Key).Sign(Body, null, null));
+        string signature = HmacSigner.Sign(Yousign, Key, Body);
+
+        var result = new HmacVerifier(Yousign, Key).Verify(Headers((YousignHeader, signature)), Body, Now);
+
+        Assert.Equal("sha256=" + YousignHex, signature);
+        Assert.True(result.IsValid, result.Failure);
     }
 
     [Fact]
@@ -179,12 +185,13 @@ public sealed class HmacVerifierTests
 
     [Theory]
     [MemberData(nameof(AlgorithmsAndEncodings))]
-    public void SignThenVerify_EachAlgorithmAndEncoding_RoundTrips(string algorithmName, string encodingName)
+    public void Verify_EachAlgorithmAndEncodingSignedByTestSigner_ValidUntilBodyTampered(string algorithmName, string encodingName)
     {
         var algorithm = Enum.Parse<HmacAlgorithm>(algorithmName);
         var encoding = Enum.Parse<SignatureEncoding>(encodingName);
-        var verifier = new HmacVerifier(new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null), Key);
-        string signature = verifier.Sign(Body, null, null);
+        var scheme = new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null);
+        var verifier = new HmacVerifier(scheme, Key);
+        string signature = HmacSigner.Sign(scheme, Key, Body);
         byte[] tampered = [.. Body];
         tampered[0] ^= 0x01;
 
@@ -194,22 +201,22 @@ public sealed class HmacVerifierTests
 
     [Theory]
     [MemberData(nameof(AlgorithmsAndEncodings))]
-    public void Sign_EachAlgorithmAndEncoding_MatchesIndependentHmac(string algorithmName, string encodingName)
+    public void Verify_EachAlgorithmAndEncoding_SignatureMadeWithAnotherAlgorithmIsInvalid(string algorithmName, string encodingName)
     {
         var algorithm = Enum.Parse<HmacAlgorithm>(algorithmName);
         var encoding = Enum.Parse<SignatureEncoding>(encodingName);
-#pragma warning disable CA5350 // The scheme under test supports SHA-1 for legacy vendors.
-        byte[] mac = algorithm switch
-        {
-            HmacAlgorithm.Sha1 => HMACSHA1.HashData(Key, Body),
-            HmacAlgorithm.Sha256 => HMACSHA256.HashData(Key, Body),
-            _ => HMACSHA512.HashData(Key, Body),
-        };
-#pragma warning restore CA5350
-        string expected = "sig=" + (encoding == SignatureEncoding.Hex ? Convert.ToHexStringLower(mac) : Convert.ToBase64String(mac));
-        var verifier = new HmacVerifier(new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null), Key);
+        var scheme = new HmacScheme("X-Sig", algorithm, encoding, "sig=", "{body}", null, TimeSpan.Zero, null);
+        var verifier = new HmacVerifier(scheme, Key);
 
-        Assert.Equal(expected, verifier.Sign(Body, null, null));
+        foreach (var other in Enum.GetValues<HmacAlgorithm>().Where(other => other != algorithm))
+        {
+            string signature = HmacSigner.Sign(scheme with { Algorithm = other }, Key, Body);
+
+            var result = verifier.Verify(Headers(("X-Sig", signature)), Body, Now);
+
+            Assert.False(result.IsValid);
+            Assert.Equal($"signature in header X-Sig is not a {encodingName.ToLowerInvariant()}-encoded HMAC-{algorithmName.ToUpperInvariant()}", result.Failure);
+        }
     }
 
     // Sizes straddle the point where the verifier stops assembling content on the stack and streams it instead.
@@ -235,7 +242,7 @@ public sealed class HmacVerifierTests
 
     [Theory]
     [MemberData(nameof(AlgorithmsEncodingsAndSizes))]
-    public void Sign_TemplateWithTextAroundBody_MatchesIndependentHmac(string algorithmName, string encodingName, int bodySize)
+    public void Verify_TemplateWithTextAroundBody_MatchesIndependentHmac(string algorithmName, string encodingName, int bodySize)
     {
         var algorithm = Enum.Parse<HmacAlgorithm>(algorithmName);
         var encoding = Enum.Parse<SignatureEncoding>(encodingName);
@@ -251,10 +258,11 @@ public sealed class HmacVerifierTests
         };
 #pragma warning restore CA5350
         string expected = encoding == SignatureEncoding.Hex ? Convert.ToHexStringLower(mac) : Convert.ToBase64String(mac);
-        var verifier = new HmacVerifier(new HmacScheme("X-Sig", algorithm, encoding, "", "t={timestamp};{body};end", "X-Timestamp", TimeSpan.FromMinutes(5), null), Key);
+        var scheme = new HmacScheme("X-Sig", algorithm, encoding, "", "t={timestamp};{body};end", "X-Timestamp", TimeSpan.FromMinutes(5), null);
+        var verifier = new HmacVerifier(scheme, Key);
 
-        Assert.Equal(expected, verifier.Sign(body, null, Timestamp));
         Assert.True(verifier.Verify(Headers(("X-Sig", expected), ("X-Timestamp", Timestamp.ToString())), body, Now).IsValid);
+        Assert.Equal(expected, HmacSigner.Sign(scheme, Key, body, timestamp: Timestamp));
     }
 
     [Theory]
@@ -343,9 +351,14 @@ public sealed class HmacVerifierTests
     }
 
     [Fact]
-    public void Sign_TimestampTemplate_MatchesIndependentHmac()
+    public void Verify_TimestampTemplateSignedByTestSigner_IsValid()
     {
-        Assert.Equal(TimestampSignature(Body), new HmacVerifier(TimestampScheme, Key).Sign(Body, null, Timestamp));
+        string signature = HmacSigner.Sign(TimestampScheme, Key, Body, timestamp: Timestamp);
+
+        var result = new HmacVerifier(TimestampScheme, Key).Verify(TimestampHeaders(signature), Body, Now);
+
+        Assert.Equal(TimestampSignature(Body), signature);
+        Assert.True(result.IsValid, result.Failure);
     }
 
     [Theory]
@@ -358,7 +371,7 @@ public sealed class HmacVerifierTests
 
         Assert.True(verifier.Verify(IdHeaders(id, signature), Body, Now).IsValid);
         Assert.False(verifier.Verify(IdHeaders(id + "x", signature), Body, Now).IsValid);
-        Assert.Equal(signature, verifier.Sign(Body, id, Timestamp));
+        Assert.True(verifier.Verify(IdHeaders(id, HmacSigner.Sign(IdScheme, Key, Body, id, Timestamp)), Body, Now).IsValid);
     }
 
     [Fact]
@@ -414,64 +427,115 @@ public sealed class HmacVerifierTests
     }
 
     [Fact]
-    public void Validate_TimestampPlaceholderWithoutTimestampHeader_ReportsFix()
+    public void Validate_TimestampPlaceholderWithoutTimestampHeader_ReportsFixUnderTimestampHeader()
     {
-        string? error = HmacVerifier.Validate(TimestampScheme with { TimestampHeader = null });
+        var problem = Assert.Single(HmacSchemeValidator.Validate(TimestampScheme with { TimestampHeader = null }));
 
-        Assert.NotNull(error);
-        Assert.Contains("{timestamp}", error, StringComparison.Ordinal);
-        Assert.Contains("timestampHeader", error, StringComparison.Ordinal);
+        Assert.Equal("timestampHeader", problem.Key);
+        Assert.Contains("{timestamp}", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("add timestampHeader", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Validate_IdPlaceholderWithoutIdHeader_ReportsFix()
+    public void Validate_IdPlaceholderWithoutIdHeader_ReportsFixUnderIdHeader()
     {
-        string? error = HmacVerifier.Validate(IdScheme with { IdHeader = null });
+        var problem = Assert.Single(HmacSchemeValidator.Validate(IdScheme with { IdHeader = null }));
 
-        Assert.NotNull(error);
-        Assert.Contains("{id}", error, StringComparison.Ordinal);
-        Assert.Contains("idHeader", error, StringComparison.Ordinal);
+        Assert.Equal("idHeader", problem.Key);
+        Assert.Contains("{id}", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("add idHeader", problem.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("{timestamp}.")]
-    [InlineData("{body}{body}")]
-    [InlineData("{Body}")]
-    [InlineData("{ts}.{body}")]
-    public void Validate_BadTemplate_ReportsError(string template)
+    [InlineData("{timestamp}.", "must contain {body} exactly once")]
+    [InlineData("{body}{body}", "must contain {body} exactly once")]
+    [InlineData("{Body}", "placeholder {Body} is not supported")]
+    [InlineData("{ts}.{body}", "placeholder {ts} is not supported")]
+    [InlineData("", "template is required")]
+    public void Validate_BadTemplate_ReportsErrorUnderTemplate(string template, string expected)
     {
-        Assert.NotNull(HmacVerifier.Validate(TimestampScheme with { Template = template }));
+        var problems = HmacSchemeValidator.Validate(TimestampScheme with { Template = template });
+
+        Assert.Contains(problems, problem => problem.Key == "template" && problem.Message.Contains(expected, StringComparison.Ordinal));
+        Assert.All(problems, problem => Assert.Equal("template", problem.Key));
     }
 
     [Fact]
-    public void Validate_TimestampHeaderWithoutTolerance_ReportsError()
+    public void Validate_MissingBodyAndMisspelledPlaceholder_ReportsBoth()
     {
-        string? error = HmacVerifier.Validate(TimestampScheme with { Tolerance = TimeSpan.Zero });
+        var problems = HmacSchemeValidator.Validate(Yousign with { Template = "{Body}" });
 
-        Assert.NotNull(error);
-        Assert.Contains("tolerance", error, StringComparison.Ordinal);
+        Assert.Equal(2, problems.Count);
+        Assert.Contains(problems, problem => problem.Message.Contains("{body} exactly once", StringComparison.Ordinal));
+        Assert.Contains(problems, problem => problem.Message.Contains("{Body} is not supported", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Validate_BlankTimestampOrIdHeader_ReportsError()
+    public void Validate_TimestampHeaderWithoutTolerance_ReportsErrorUnderTolerance()
     {
-        Assert.NotNull(HmacVerifier.Validate(Yousign with { TimestampHeader = " ", Tolerance = TimeSpan.FromMinutes(5) }));
-        Assert.NotNull(HmacVerifier.Validate(Yousign with { IdHeader = "" }));
+        var problem = Assert.Single(HmacSchemeValidator.Validate(TimestampScheme with { Tolerance = TimeSpan.Zero }));
+
+        Assert.Equal("tolerance", problem.Key);
+        Assert.Contains("at least 1 second", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Validate_EmptyHeader_ReportsError()
+    public void Validate_BlankTimestampOrIdHeader_ReportsErrorUnderThatKey()
     {
-        Assert.NotNull(HmacVerifier.Validate(Yousign with { Header = "" }));
+        var blankTimestamp = Assert.Single(HmacSchemeValidator.Validate(Yousign with { TimestampHeader = " ", Tolerance = TimeSpan.FromMinutes(5) }));
+        var blankId = Assert.Single(HmacSchemeValidator.Validate(Yousign with { IdHeader = "" }));
+
+        Assert.Equal(new HmacSchemeProblem("timestampHeader", "timestampHeader is blank: set it to a header name, or remove it"), blankTimestamp);
+        Assert.Equal(new HmacSchemeProblem("idHeader", "idHeader is blank: set it to a header name, or remove it"), blankId);
     }
 
     [Fact]
-    public void Validate_GoodSchemes_ReturnsNull()
+    public void Validate_BlankTimestampHeaderWithTimestampPlaceholder_ReportsOnlyTheBlankHeader()
     {
-        Assert.Null(HmacVerifier.Validate(Yousign));
-        Assert.Null(HmacVerifier.Validate(TimestampScheme));
-        Assert.Null(HmacVerifier.Validate(IdScheme));
-        Assert.Null(HmacVerifier.Validate(Yousign with { Template = """{"sig":{body}}""" }));
+        var problem = Assert.Single(HmacSchemeValidator.Validate(TimestampScheme with { TimestampHeader = "" }));
+
+        Assert.Equal("timestampHeader", problem.Key);
+        Assert.Contains("is blank", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_EmptyHeader_ReportsErrorUnderHeader()
+    {
+        var problem = Assert.Single(HmacSchemeValidator.Validate(Yousign with { Header = "" }));
+
+        Assert.Equal("header", problem.Key);
+        Assert.Contains("header carrying the signature", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_UnknownAlgorithmEncodingAndNullPrefix_ReportsEachUnderItsKey()
+    {
+        var problems = HmacSchemeValidator.Validate(Yousign with { Algorithm = (HmacAlgorithm)99, Encoding = (SignatureEncoding)99, Prefix = null! });
+
+        Assert.Equal(["algorithm", "encoding", "prefix"], problems.Select(problem => problem.Key));
+        Assert.Contains("use sha1, sha256 or sha512", problems[0].Message, StringComparison.Ordinal);
+        Assert.Contains("use hex or base64", problems[1].Message, StringComparison.Ordinal);
+        Assert.Contains("use \"\"", problems[2].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_SeveralProblems_ReportsEveryOneUnderItsKey()
+    {
+        var scheme = TimestampScheme with { Header = " ", Template = "{timestamp}.{nonce}.{body}", TimestampHeader = null };
+
+        var problems = HmacSchemeValidator.Validate(scheme);
+
+        Assert.Equal(["header", "template", "timestampHeader"], problems.Select(problem => problem.Key).Order(StringComparer.Ordinal));
+        Assert.Contains("{nonce}", problems.Single(problem => problem.Key == "template").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_GoodSchemes_ReportsNoProblem()
+    {
+        Assert.Empty(HmacSchemeValidator.Validate(Yousign));
+        Assert.Empty(HmacSchemeValidator.Validate(TimestampScheme));
+        Assert.Empty(HmacSchemeValidator.Validate(IdScheme));
+        Assert.Empty(HmacSchemeValidator.Validate(Yousign with { Template = """{"sig":{body}}""" }));
     }
 
     [Fact]
@@ -485,7 +549,6 @@ public sealed class HmacVerifierTests
 
         Assert.False(result.IsValid);
         Assert.Equal("signature verification is misconfigured", result.Failure);
-        Assert.Throws<InvalidOperationException>(() => verifier.Sign(Body, null, Timestamp));
     }
 
     [Fact]
