@@ -34,6 +34,12 @@ internal sealed partial class ConfigReader : IKindSettings
 
     public bool Exists(string key) => _section.GetSection(key).Exists();
 
+    public bool HasProblem(string key)
+    {
+        var prefix = Key(key) + ":";
+        return _errors.Exists(e => e.StartsWith(prefix, StringComparison.Ordinal));
+    }
+
     public ConfigReader Section(string key) => new(_section.GetSection(key), Key(key), _errors, _environment, _baseDirectory);
 
     IKindSettings IKindSettings.Section(string key) => Section(key);

@@ -35,7 +35,6 @@ internal sealed class HmacKind : ISourceKind
     /// <summary>Reads an HMAC scheme from settings, each key falling back to a vendor preset when one is given; null when invalid.</summary>
     public static HmacScheme? ReadScheme(IKindSettings settings, HmacScheme? defaults)
     {
-        var errorsBefore = settings.Errors.Count;
         var scheme = new HmacScheme(
             Header: defaults is null
                 ? settings.RequiredString("header", "Name the request header that carries the signature, e.g. header: X-Signature.")
@@ -47,16 +46,13 @@ internal sealed class HmacKind : ISourceKind
             TimestampHeader: settings.String("timestampHeader", defaults?.TimestampHeader),
             Tolerance: settings.Duration("tolerance", defaults?.Tolerance ?? TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1)),
             IdHeader: settings.String("idHeader", defaults?.IdHeader));
-        var readErrors = settings.Errors.Skip(errorsBefore).ToList();
         var problems = HmacSchemeValidator.Validate(scheme);
-        foreach (var problem in problems)
+
+        // A key already refused while being read (missing, too short) has its message: one message per problem.
+        var refused = problems.Select(p => p.Key).Where(settings.HasProblem).ToHashSet(StringComparer.Ordinal);
+        foreach (var problem in problems.Where(p => !refused.Contains(p.Key)))
         {
-            // A key already refused while being read (missing, too short) has its message: one message per problem.
-            var keyPrefix = settings.Key(problem.Key) + ":";
-            if (!readErrors.Exists(error => error.StartsWith(keyPrefix, StringComparison.Ordinal)))
-            {
-                settings.Error(problem.Key, problem.Message);
-            }
+            settings.Error(problem.Key, problem.Message);
         }
 
         return problems.Count == 0 ? scheme : null;

@@ -12,6 +12,9 @@ internal interface IKindSettings
 
     bool Exists(string key);
 
+    /// <summary>Whether a problem has been recorded for <paramref name="key"/> of this section.</summary>
+    bool HasProblem(string key);
+
     /// <summary>A nested section, e.g. <c>verify</c> or <c>reconnect</c>; its problems are named with the full key.</summary>
     IKindSettings Section(string key);
 
