@@ -15,8 +15,6 @@ namespace Relay.Tests.Dispatch;
 /// </summary>
 public sealed class DispatchTests
 {
-    private const string Secret = "test-yousign-secret";
-
     public static TheoryData<string> Stores => TestStore.All;
 
     [Theory]
@@ -29,9 +27,9 @@ public sealed class DispatchTests
             ctx.Response.StatusCode = n <= 2 ? 503 : 200;
             return Task.CompletedTask;
         };
-        await using var relay = await StartYousignAsync(storeName, Target(crm, schedule: "[100ms, 100ms, 100ms]"));
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm, schedule: "[100ms, 100ms, 100ms]")));
 
-        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("retry-1")));
+        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("retry-1")));
 
         var attempts = await crm.WaitForAsync(3);
         Assert.Equal(["1", "2", "3"], attempts.Select(a => a.Header("X-Relay-Attempt")));
@@ -64,13 +62,13 @@ public sealed class DispatchTests
             return Task.CompletedTask;
         };
         await using var relay = await RelayHost.StartAsync(
-            TestStore.Garnet, YousignToCrm(Secret, Target(crm, schedule: "[1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s]")), configure: time.Use);
+            TestStore.Garnet, YousignToCrm(Target(crm, schedule: "[1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s]")), configure: time.Use);
         var dispatch = relay.Services.GetRequiredService<DispatchService>();
         var breakDuration = relay.Services.GetRequiredService<CircuitSettings>().BreakDuration;
 
         for (var i = 0; i < 12; i++)
         {
-            await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent($"outage-{i}")));
+            await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent($"outage-{i}")));
         }
 
         // Ten failures in the sampling window open the circuit (the relay's clock stands still meanwhile).
@@ -107,9 +105,9 @@ public sealed class DispatchTests
             return Task.CompletedTask;
         };
         var time = new VirtualTime();
-        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Secret, Target(crm, schedule: "[10s, 1m]")), configure: time.Use);
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm, schedule: "[10s, 1m]")), configure: time.Use);
 
-        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("dead-1")));
+        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("dead-1")));
 
         Assert.True(await time.AdvanceUntilAsync(() => crm.Received.Count == 3, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20)));
         var id = crm.Received[0].Header("webhook-id");
@@ -138,13 +136,13 @@ public sealed class DispatchTests
         };
         await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), $"""
             sources:
-              yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}, {"{"} target: archive {"}"}] {"}"}
+              yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {YousignSecret}, routes: [{"{"} target: crm {"}"}, {"{"} target: archive {"}"}] {"}"}
             targets:
               crm: {Target(crm)}
               archive: {Target(archive)}
             """);
 
-        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("reject-1")));
+        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("reject-1")));
 
         var id = (await crm.WaitForAsync(1))[0].Header("webhook-id");
         Assert.Equal("dead", await WaitForStateAsync(relay, id, "crm", "dead"));
@@ -171,9 +169,9 @@ public sealed class DispatchTests
             return Task.CompletedTask;
         };
         var time = new VirtualTime();
-        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Secret, Target(crm, schedule: "[100ms]")), configure: time.Use);
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm, schedule: "[100ms]")), configure: time.Use);
 
-        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("ra-1")));
+        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("ra-1")));
 
         // The schedule says 100 ms; the target asked for 30 s, and the retry is due exactly then on the relay's clock.
         var id = (await crm.WaitForAsync(1))[0].Header("webhook-id");
@@ -202,9 +200,9 @@ public sealed class DispatchTests
 
             ctx.Response.StatusCode = 200;
         };
-        await using var relay = await StartYousignAsync(storeName, Target(crm, schedule: "[100ms]", timeout: "500ms"));
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm, schedule: "[100ms]", timeout: "500ms")));
 
-        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("hang-1")));
+        await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("hang-1")));
 
         var attempts = await crm.WaitForAsync(2);
         var id = attempts[0].Header("webhook-id");
@@ -212,6 +210,4 @@ public sealed class DispatchTests
         Assert.Equal("2", (await EventStateAsync(relay, id))["crm.attempts"]);
     }
 
-    private static Task<RelayHost> StartYousignAsync(string storeName, string target) =>
-        RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Secret, target));
 }

@@ -70,10 +70,13 @@ internal static class StoreProbe
 /// <summary>relay.yaml snippets shared by the end-to-end tests.</summary>
 internal static class TestYaml
 {
+    /// <summary>The webhook secret of the <c>yousign</c> source these snippets configure.</summary>
+    public const string YousignSecret = "test-yousign-secret";
+
     /// <summary>A <c>yousign</c> source on /hooks/yousign whose every event goes to the one target <c>crm</c>.</summary>
-    public static string YousignToCrm(string secret, string crm) => $"""
+    public static string YousignToCrm(string crm) => $"""
         sources:
-          yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {secret}, routes: [{"{"} target: crm {"}"}] {"}"}
+          yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {YousignSecret}, routes: [{"{"} target: crm {"}"}] {"}"}
         targets:
           crm: {crm}
         """;

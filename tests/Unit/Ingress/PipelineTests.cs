@@ -16,8 +16,6 @@ namespace Relay.Tests.Ingress;
 /// </summary>
 public sealed class PipelineTests
 {
-    private const string Secret = "test-yousign-secret";
-
     public static TheoryData<string> Stores => TestStore.All;
 
     [Theory]
@@ -32,7 +30,7 @@ public sealed class PipelineTests
               yousign:
                 kind: yousign
                 path: /hooks/yousign
-                secret: {Secret}
+                secret: {YousignSecret}
                 routes:
                   - target: crm
                     events: ["signature_request.*"]
@@ -47,8 +45,8 @@ public sealed class PipelineTests
 
         var done = Signing.YousignEvent("e-1", "signature_request.done");
         var signer = Signing.YousignEvent("e-2", "signer.done");
-        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, done))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, signer))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, done))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, signer))).StatusCode);
 
         var archived = await archive.WaitForAsync(2);
         var toCrm = Assert.Single(await crm.WaitForAsync(1));
@@ -60,7 +58,7 @@ public sealed class PipelineTests
         // Raw mode: the original request replayed, plus the relay's headers.
         Assert.Equal("POST", toCrm.Method);
         Assert.StartsWith("application/json", toCrm.Header("Content-Type"));
-        Assert.Equal(Signing.YousignSignature(Secret, done), toCrm.Header("X-Yousign-Signature-256"));
+        Assert.Equal(Signing.YousignSignature(YousignSecret, done), toCrm.Header("X-Yousign-Signature-256"));
         Assert.StartsWith("evt_", toCrm.Header("webhook-id"));
         Assert.Equal("yousign", toCrm.Header("X-Relay-Source"));
         Assert.Equal("signature_request.done", toCrm.Header("X-Relay-Event-Type"));
@@ -76,11 +74,11 @@ public sealed class PipelineTests
     public async Task Accept_VendorRetryOfSameEvent_SameAckAndDeliveredOnce(string storeName)
     {
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await StartYousignAsync(storeName, Target(crm));
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm)));
         var body = Signing.YousignEvent("dup-1");
 
-        var first = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, body));
-        var retry = Signing.YousignRequest("/hooks/yousign", Secret, body);
+        var first = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, body));
+        var retry = Signing.YousignRequest("/hooks/yousign", YousignSecret, body);
         retry.Headers.Remove("X-Yousign-Retry");
         retry.Headers.TryAddWithoutValidation("X-Yousign-Retry", "1");
         var second = await relay.Client.SendAsync(retry);
@@ -98,11 +96,11 @@ public sealed class PipelineTests
     public async Task Accept_ForgedOrMissingSignature_401AndNothingStored(string storeName)
     {
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await StartYousignAsync(storeName, Target(crm));
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm)));
         var body = Signing.YousignEvent("forged-1");
 
-        var forged = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, body, Signing.YousignSignature("wrong-secret", body)));
-        var missing = Signing.YousignRequest("/hooks/yousign", Secret, body);
+        var forged = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, body, Signing.YousignSignature("wrong-secret", body)));
+        var missing = Signing.YousignRequest("/hooks/yousign", YousignSecret, body);
         missing.Headers.Remove("X-Yousign-Signature-256");
         var unsigned = await relay.Client.SendAsync(missing);
 
@@ -111,7 +109,7 @@ public sealed class PipelineTests
         Assert.Empty(await StoreKeysAsync(relay));
 
         // The genuine event is still accepted afterwards: a forgery must not poison its dedupe key.
-        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, body))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, body))).StatusCode);
         await crm.WaitForAsync(1);
     }
 
@@ -120,17 +118,17 @@ public sealed class PipelineTests
     public async Task Accept_BadInput_ClearErrorsAndNothingStored(string storeName)
     {
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await StartYousignAsync(storeName, Target(crm), extra: "ingress:\n  maxBodyBytes: 2048\n");
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), "ingress:\n  maxBodyBytes: 2048\n" + YousignToCrm(Target(crm)));
 
         var tooLarge = Signing.YousignEvent("big", requestId: new string('x', 4096));
         var notJson = "this is not json";
         var noEventId = """{"event_name":"signature_request.done"}""";
         var wrongType = new HttpRequestMessage(HttpMethod.Post, "/hooks/yousign") { Content = new StringContent(Signing.YousignEvent("t-1"), System.Text.Encoding.UTF8, "text/plain") };
-        wrongType.Headers.TryAddWithoutValidation("X-Yousign-Signature-256", Signing.YousignSignature(Secret, Signing.YousignEvent("t-1")));
+        wrongType.Headers.TryAddWithoutValidation("X-Yousign-Signature-256", Signing.YousignSignature(YousignSecret, Signing.YousignEvent("t-1")));
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, tooLarge))).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, notJson))).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, noEventId))).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, tooLarge))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, notJson))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, noEventId))).StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(wrongType)).StatusCode);
         var get = await relay.Client.GetAsync(new Uri("/hooks/yousign", UriKind.Relative));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
@@ -150,7 +148,7 @@ public sealed class PipelineTests
         var config = await folder.WriteConfigAsync($"""
             store: {"{"} connection: "127.0.0.1:{port}", prefix: {folder.Prefix} {"}"}
             sources:
-              yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
+              yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {YousignSecret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
               crm: {Target(crm)}
             """);
@@ -162,7 +160,7 @@ public sealed class PipelineTests
         var address = app.Urls.First();
         using var client = new HttpClient { BaseAddress = new Uri(address) };
 
-        var response = await client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("down-1")));
+        var response = await client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("down-1")));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
@@ -170,7 +168,5 @@ public sealed class PipelineTests
         await app.StopAsync();
     }
 
-    private static Task<RelayHost> StartYousignAsync(string storeName, string target, string extra = "") =>
-        RelayHost.StartAsync(TestStore.Named(storeName), extra + TestYaml.YousignToCrm(Secret, target));
 
 }
