@@ -14,3 +14,13 @@ internal sealed record CircuitSettings(double FailureRatio, int MinimumThroughpu
     /// <summary>Half of at least 10 attempts within 30 s failed: open for 15 s.</summary>
     public static CircuitSettings Default { get; } = new(0.5, 10, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(15));
 }
+
+/// <summary>
+/// How long a claim's lease lasts: the target's timeout plus <paramref name="Margin"/>. While a delivery runs, the lease
+/// is extended every third of that, so a slow deferred check plus a slow target never lets another worker claim the
+/// event meanwhile; if the worker dies, the event is claimed again once the lease runs out. Tests inject a short margin.
+/// </summary>
+internal sealed record LeaseSettings(TimeSpan Margin)
+{
+    public static LeaseSettings Default { get; } = new(TimeSpan.FromSeconds(30));
+}

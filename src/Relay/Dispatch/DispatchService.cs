@@ -12,6 +12,7 @@ namespace Relay.Dispatch;
 internal sealed class DispatchService(
     RelayConfigProvider configProvider,
     CircuitSettings circuit,
+    LeaseSettings lease,
     EventStore store,
     QueueSignals signals,
     DeferredChecks checks,
@@ -118,7 +119,7 @@ internal sealed class DispatchService(
             {
                 if (!Dispatchers.ContainsKey(id))
                 {
-                    var dispatcher = new TargetDispatcher(target, circuit, store, signals, checks, metrics, counters, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
+                    var dispatcher = new TargetDispatcher(target, circuit, lease, store, signals, checks, metrics, counters, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
                     lock (_dispatchers)
                     {
                         _dispatchers[id] = dispatcher;

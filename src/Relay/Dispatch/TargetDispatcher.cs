@@ -25,6 +25,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private readonly DeferredChecks _checks;
     private readonly RelayMetrics _metrics;
     private readonly MinuteCounters _counters;
+    private readonly TimeSpan _lease;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly DeliveryClient _client;
@@ -43,6 +44,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     public TargetDispatcher(
         TargetConfig target,
         CircuitSettings circuit,
+        LeaseSettings lease,
         EventStore store,
         QueueSignals signals,
         DeferredChecks checks,
@@ -52,6 +54,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         ILogger logger)
     {
         _counters = counters;
+        _lease = target.Timeout + lease.Margin;
         Target = target;
         _store = store;
         _signals = signals;
@@ -193,6 +196,13 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 Log.StoreError(_logger, Target.Id, ex.Message);
                 await Task.Delay(PollInterval, _time, CancellationToken.None).ConfigureAwait(false);
             }
+            catch (Exception ex)
+            {
+                // A bug must not end this target's deliveries for good: say so loudly, count it, and go on.
+                Log.LoopFailed(_logger, Target.Id, ex);
+                _metrics.DispatchError(Target.Id);
+                await Task.Delay(PollInterval, _time, CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 
@@ -217,12 +227,11 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(int wanted)
     {
         var partitions = _store.Partitions;
-        var lease = Target.Timeout + TimeSpan.FromSeconds(30);
         for (var visited = 0; visited < partitions; visited++)
         {
             var partition = _nextPartition;
             _nextPartition = (_nextPartition + 1) % partitions;
-            var claimed = await _store.ClaimAsync(Target.Id, partition, wanted, lease).ConfigureAwait(false);
+            var claimed = await _store.ClaimAsync(Target.Id, partition, wanted, _lease).ConfigureAwait(false);
             if (claimed.Count > 0)
             {
                 return claimed;
@@ -262,6 +271,10 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         activity?.SetTag("webhook.id", claimed.Id);
         activity?.SetTag("relay.target", Target.Id);
         activity?.SetTag("relay.attempt", claimed.Attempts + 1);
+        using var leaseLost = new CancellationTokenSource();
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_abortDeliveries.Token, leaseLost.Token);
+        using var settled = new CancellationTokenSource();
+        var keeping = KeepLeaseAsync(claimed, leaseLost, settled.Token);
         try
         {
             DeliveryResult result;
@@ -271,12 +284,18 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 result = await _checks.CheckAsync(claimed).ConfigureAwait(false) ?? await _circuit.ExecuteAsync(
                     static (state, token) => new ValueTask<DeliveryResult>(state.Client.SendAsync(state.Target, state.Claimed, token)),
                     (Client: _client, Target, Claimed: claimed),
-                    _abortDeliveries.Token).ConfigureAwait(false);
+                    attempt.Token).ConfigureAwait(false);
             }
             catch (BrokenCircuitException open)
             {
                 // Handed back until the break is over, when the loop claims one event as the probe.
                 result = DeliveryResult.CircuitIsOpen(open.RetryAfter ?? ProbeAt() - _time.GetUtcNow());
+            }
+
+            if (leaseLost.IsCancellationRequested)
+            {
+                // Another worker may hold the event now; whatever this attempt did, it records nothing.
+                return;
             }
 
             activity?.SetTag("relay.outcome", result.Outcome.ToString());
@@ -288,9 +307,51 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
             // The lease expires and the event is claimed again: delivered at least once, never lost.
             Log.SettleFailed(_logger, Target.Id, claimed.Id, ex.Message);
         }
+        catch (Exception ex)
+        {
+            // Not settled: the lease runs out and the event is delivered again. A bug here must show, not vanish.
+            Log.DeliveryFailed(_logger, Target.Id, claimed.Id, ex);
+            _metrics.DispatchError(Target.Id);
+        }
         finally
         {
+            await settled.CancelAsync().ConfigureAwait(false);
+            await keeping.ConfigureAwait(false);
             _slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Extends the claim's lease every third of its length until the delivery is settled; if the lease is lost
+    /// (the store gave it to another worker), cancels the delivery at once.
+    /// </summary>
+    private async Task KeepLeaseAsync(ClaimedEvent claimed, CancellationTokenSource leaseLost, CancellationToken settled)
+    {
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(_lease / 3, _time, settled).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                if (!await _store.ExtendLeaseAsync(Target.Id, claimed, _lease).ConfigureAwait(false))
+                {
+                    Log.LeaseLost(_logger, Target.Id, claimed.Id);
+                    await leaseLost.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
+            {
+                // Try again at the next third; if the store stays away past the deadline, the extension fails as lost.
+                Log.StoreError(_logger, Target.Id, ex.Message);
+            }
         }
     }
 
@@ -346,6 +407,15 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
 
         [LoggerMessage(3003, LogLevel.Information, "Target {Target}: {EventId} attempt {Attempt} failed ({Reason}); next try at {RetryAt:O}.")]
         public static partial void WillRetry(ILogger logger, string target, string eventId, int attempt, string reason, DateTimeOffset retryAt);
+
+        [LoggerMessage(3005, LogLevel.Error, "Target {Target}: the dispatch loop failed; it goes on after a pause.")]
+        public static partial void LoopFailed(ILogger logger, string target, Exception exception);
+
+        [LoggerMessage(3006, LogLevel.Error, "Target {Target}: delivering {EventId} failed unexpectedly; it will be delivered again after its lease.")]
+        public static partial void DeliveryFailed(ILogger logger, string target, string eventId, Exception exception);
+
+        [LoggerMessage(3007, LogLevel.Warning, "Target {Target}: the lease on {EventId} was lost while delivering; the delivery was stopped and records nothing.")]
+        public static partial void LeaseLost(ILogger logger, string target, string eventId);
 
         [LoggerMessage(3004, LogLevel.Warning, "Target {Target}: {EventId} dead-lettered: {Reason}.")]
         public static partial void DeadLettered(ILogger logger, string target, string eventId, string reason);

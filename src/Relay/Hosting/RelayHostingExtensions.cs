@@ -86,6 +86,7 @@ public static class RelayHostingExtensions
         services.AddSingleton<IngressRouter>();
         services.AddSingleton<EventAcceptor>();
         services.AddSingleton(CircuitSettings.Default);
+        services.AddSingleton(LeaseSettings.Default);
         services.AddSingleton<DeferredChecks>();
         services.AddSingleton<DispatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchService>());

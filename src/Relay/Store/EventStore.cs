@@ -47,18 +47,23 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         return results;
     }
 
-    /// <summary>Leases up to <paramref name="max"/> ready events of a target in one partition, with their bodies.</summary>
+    /// <summary>
+    /// Leases up to <paramref name="max"/> ready events of a target in one partition, with their bodies, for
+    /// <paramref name="lease"/> on the store's clock.
+    /// </summary>
     public async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(string target, int partition, int max, TimeSpan lease)
     {
-        var deadline = time.GetUtcNow().Add(lease).ToUnixTimeMilliseconds();
-        var ids = (RedisValue[])(await connection.Database.ScriptEvaluateAsync(
+        var result = (RedisValue[])(await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Claim,
             [Keys.Ready(partition, target), Keys.Lease(partition, target)],
-            [max, deadline]).ConfigureAwait(false))!;
-        if (ids.Length == 0)
+            [max, (long)lease.TotalMilliseconds]).ConfigureAwait(false))!;
+        if (result.Length <= 1)
         {
             return [];
         }
+
+        var deadline = (long)result[0];
+        var ids = result[1..];
 
         // The event hash never changes after accept (only per-target state fields do), so a plain read is safe here.
         var fields = ClaimFields.Append(StoreWords.Attempts(target)).ToArray();
@@ -72,14 +77,14 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             if (values[0].IsNull)
             {
                 // Retention expired the event while it waited: settle the lease so it is not reclaimed forever.
-                await DeadLetterAsync(target, new ClaimedEvent(ids[i]!, partition, deadline, "", "", "", "", null, [], [], 0), "expired before delivery", null).ConfigureAwait(false);
+                await DeadLetterAsync(target, new ClaimedEvent(ids[i]!, partition, new DeliveryLease(deadline), "", "", "", "", null, [], [], 0), "expired before delivery", null).ConfigureAwait(false);
                 continue;
             }
 
             claimed.Add(new ClaimedEvent(
                 Id: ids[i]!,
                 Partition: partition,
-                LeaseDeadline: deadline,
+                Lease: new DeliveryLease(deadline),
                 Source: values[5]!,
                 Type: values[6]!,
                 Method: values[1]!,
@@ -100,8 +105,27 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         var done = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Complete,
             [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target)],
-            [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.LeaseDeadline]).ConfigureAwait(false);
+            [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.Lease.Deadline]).ConfigureAwait(false);
         return (int)done == 1;
+    }
+
+    /// <summary>
+    /// Pushes the claim's lease deadline <paramref name="lease"/> past now (store clock) while its delivery runs;
+    /// false when the lease was lost, and the delivery must stop.
+    /// </summary>
+    public async Task<bool> ExtendLeaseAsync(string target, ClaimedEvent claimed, TimeSpan lease)
+    {
+        var deadline = (long)await connection.Database.ScriptEvaluateAsync(
+            StoreScripts.Extend,
+            [Keys.Lease(claimed.Partition, target)],
+            [claimed.Id, claimed.Lease.Deadline, (long)lease.TotalMilliseconds]).ConfigureAwait(false);
+        if (deadline == 0)
+        {
+            return false;
+        }
+
+        claimed.Lease.Deadline = deadline;
+        return true;
     }
 
     /// <summary>Schedules the event's next try for this target at <paramref name="retryAt"/>.</summary>
@@ -228,7 +252,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             [Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target)],
             [
                 claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), state, retryAt?.ToUnixTimeMilliseconds() ?? 0, reason,
-                record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.LeaseDeadline,
+                record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.Lease.Deadline,
             ]).ConfigureAwait(false);
         return (int)done == 1;
     }

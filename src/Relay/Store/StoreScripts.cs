@@ -12,6 +12,7 @@ internal static class StoreScripts
     public static readonly string Fail = Load("fail");
     public static readonly string Check = Load("check");
     public static readonly string Promote = Load("promote");
+    public static readonly string Extend = Load("extend");
     public static readonly string Requeue = Load("requeue");
     public static readonly string Purge = Load("purge");
     public static readonly string LeaseRenew = Load("lease-renew");

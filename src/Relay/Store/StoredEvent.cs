@@ -19,14 +19,28 @@ internal sealed record StoredEvent(
 /// <summary>An event to accept, with how long its dedupe key holds and the targets it is queued to.</summary>
 internal sealed record NewEvent(StoredEvent Event, TimeSpan DedupeWindow, IReadOnlyList<string> Targets);
 
+/// <summary>
+/// The lease a dispatcher holds on a claimed event: its deadline on the store's clock, which identifies the claim
+/// (complete, fail and extend only succeed while it still holds) and moves later each time the lease is extended.
+/// </summary>
+internal sealed class DeliveryLease(long deadline)
+{
+    private long _deadline = deadline;
+
+    public long Deadline
+    {
+        get => Volatile.Read(ref _deadline);
+        set => Volatile.Write(ref _deadline, value);
+    }
+}
+
 /// <summary>An event leased to one target's dispatcher.</summary>
-/// <param name="LeaseDeadline">Identifies this claim; complete/fail only succeed while it still holds.</param>
 /// <param name="Attempts">Attempts already made to this target before this one.</param>
 /// <param name="TraceParent">W3C trace context of the ingest, so every delivery attempt joins the event's trace.</param>
 internal sealed record ClaimedEvent(
     string Id,
     int Partition,
-    long LeaseDeadline,
+    DeliveryLease Lease,
     string Source,
     string Type,
     string Method,

@@ -24,6 +24,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _deliveryAttempts;
     private readonly Histogram<double> _deliveryDuration;
     private readonly Counter<long> _deadLettered;
+    private readonly Counter<long> _dispatchErrors;
     private readonly Counter<long> _connectorReconnects;
     private readonly ConcurrentDictionary<string, int> _connectorConnected = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
@@ -38,6 +39,7 @@ internal sealed class RelayMetrics
         _deliveryAttempts = meter.CreateCounter<long>("relay.dispatch.attempts", "{attempt}", "Delivery attempts by target and outcome.");
         _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.", advice: SecondsBuckets);
         _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
+        _dispatchErrors = meter.CreateCounter<long>("relay.dispatch.errors", "{error}", "Unexpected errors in a target's dispatcher (bugs); each is logged at Error and the dispatcher goes on.");
         // Named for the first connector kind (an SSE stream); the names are kept because dashboards and alerts use them.
         _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
         meter.CreateObservableGauge("relay.sse.connected", ObserveConnectorConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
@@ -76,6 +78,8 @@ internal sealed class RelayMetrics
         _deliveryAttempts.Add(1, tags);
         _deliveryDuration.Record(elapsed.TotalSeconds, tags);
     }
+
+    public void DispatchError(string target) => _dispatchErrors.Add(1, new KeyValuePair<string, object?>("target", target));
 
     public void DeadLettered(string target) => _deadLettered.Add(1, new KeyValuePair<string, object?>("target", target));
 

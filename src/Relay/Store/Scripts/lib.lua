@@ -35,3 +35,9 @@ local function ready_id(entry)
   local bar = string.find(entry, '|', 1, true)
   return bar and string.sub(entry, 1, bar - 1) or entry
 end
+
+-- The store's clock, in unix ms: what lease deadlines are set and checked by, whichever replica runs the script.
+local function store_now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
