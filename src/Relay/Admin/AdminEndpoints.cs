@@ -16,7 +16,7 @@ internal static class AdminEndpoints
         var listener = AdminListener.Configure(builder, admin.Urls, out var error);
         if (error is not null)
         {
-            Console.Error.WriteLine($"Relay cannot start: {error}");
+            System.Console.Error.WriteLine($"Relay cannot start: {error}");
             return false;
         }
 
