@@ -134,7 +134,8 @@ export async function render(main, { id, signal }) {
 
   function askPurge(confirmation, opener) {
     const cancel = h('button', { type: 'button', class: 'secondary', id: 'purge-cancel' }, 'Cancel');
-    const confirm = h('button', { type: 'button', class: 'danger', id: 'purge-confirm-button' }, `Purge ${count(info?.dead ?? 0)} dead letters`);
+    const deadCount = info?.dead ?? 0;
+    const confirm = h('button', { type: 'button', class: 'danger', id: 'purge-confirm-button' }, `Purge ${count(deadCount)} dead letter${deadCount === 1 ? '' : 's'}`);
     const close = () => { confirmation.replaceChildren(); opener.focus(); };
     cancel.addEventListener('click', close);
     confirm.addEventListener('click', () => act(async () => {
