@@ -8,6 +8,10 @@
 # No cluster is reachable, so `helm template --validate` cannot run (it needs the API server); instead each
 # rendered document gets a schema-free structural check (apiVersion/kind/metadata.name, known kind/apiVersion
 # pairs, DNS-safe unique names) plus targeted assertions on the rendered content.
+# The optional PrometheusRule goes through promtool (Debian package `prometheus`): `check rules` on its spec and
+# `test rules` with .ci/alerts.test.yaml; the optional Grafana dashboard through jq (parses, known metrics only)
+# and promtool (every panel query parses). Without those tools the checks fail in CI (CI=true) and are skipped
+# otherwise.
 #
 # Prints one `PASS <name>` / `FAIL <name>` line per check and ends with `helm: N passed, M failed`;
 # exits non-zero when any check failed.
@@ -112,6 +116,41 @@ config:
     urls: http://+:7777
 EOF
 
+cat >"$WORK/monitoring.yaml" <<'EOF'
+# Alerts and the dashboard, as an operator running kube-prometheus-stack would switch them on.
+prometheusRule:
+  enabled: true
+  labels:
+    release: prometheus
+grafanaDashboard:
+  enabled: true
+EOF
+
+cat >"$WORK/monitoring-tuned.yaml" <<'EOF'
+# Every kind of knob of the alerts and the dashboard moved off its default.
+prometheusRule:
+  enabled: true
+  selector: ""
+  alertLabels:
+    team: payments
+  deadLetters:
+    threshold: 5
+    window: 1h
+  queueLag:
+    thresholdSeconds: 600
+  ingestUnavailable:
+    severity: warning
+  streamDisconnected:
+    enabled: false
+grafanaDashboard:
+  enabled: true
+  label: relay_dashboard
+  labelValue: "yes"
+  namespace: monitoring
+  annotations:
+    grafana_folder: Relay
+EOF
+
 cat >"$WORK/embedded-replicas.yaml" <<'EOF'
 replicaCount: 3
 EOF
@@ -150,6 +189,7 @@ structure() { # structure FILE
       want["ConfigMap"] = "v1"; want["Service"] = "v1"; want["PersistentVolumeClaim"] = "v1"
       want["Deployment"] = "apps/v1"; want["HorizontalPodAutoscaler"] = "autoscaling/v2"
       want["PodDisruptionBudget"] = "policy/v1"; want["ServiceMonitor"] = "monitoring.coreos.com/v1"
+      want["PrometheusRule"] = "monitoring.coreos.com/v1"
       reset()
     }
     /\t/ { print "tab character in " src ": " $0; bad = 1 }
@@ -197,6 +237,7 @@ lacks() {
 # ---- lint ---------------------------------------------------------------------------------------------
 check lint-default "$HELM" lint --strict "$CHART"
 check lint-redis-ha "$HELM" lint --strict "$CHART" -f "$WORK/ha.yaml"
+check lint-monitoring "$HELM" lint --strict "$CHART" -f "$WORK/monitoring.yaml"
 
 # ---- render -------------------------------------------------------------------------------------------
 D="$WORK/default.yaml" HA="$WORK/ha-render.yaml" S="$WORK/secret-refs-render.yaml"
@@ -206,11 +247,16 @@ check template-redis-ha render "$HA" -f "$WORK/ha.yaml"
 check template-secret-refs render "$S" -f "$WORK/secret-refs.yaml"
 check template-persistence render "$P" -f "$WORK/persistence.yaml"
 check template-admin-override render "$A" -f "$WORK/admin-override.yaml"
+M="$WORK/monitoring-render.yaml" MT="$WORK/monitoring-tuned-render.yaml"
+check template-monitoring render "$M" -f "$WORK/monitoring.yaml"
+check template-monitoring-tuned render "$MT" -f "$WORK/monitoring-tuned.yaml"
 
 check structure-default structure "$D"
 check structure-redis-ha structure "$HA"
 check structure-secret-refs structure "$S"
 check structure-persistence structure "$P"
+check structure-monitoring structure "$M"
+check structure-monitoring-tuned structure "$MT"
 
 kinds_default() {
   local got; got="$(kinds "$D" | tr '\n' ' ')"
@@ -225,6 +271,13 @@ kinds_ha() {
     || { echo "got: $got"; return 1; }
 }
 check kinds-redis-ha kinds_ha
+
+kinds_monitoring() {
+  local got; got="$(kinds "$M" | tr '\n' ' ')"
+  [[ "$got" == "ConfigMap/relay-ci ConfigMap/relay-ci-dashboard Deployment/relay-ci PrometheusRule/relay-ci Service/relay-ci Service/relay-ci-admin " ]] \
+    || { echo "got: $got"; return 1; }
+}
+check kinds-monitoring kinds_monitoring
 
 deployment_default() {
   has "$D" '^  replicas: 1$' 'type: RollingUpdate' 'maxUnavailable: 0' 'maxSurge: 1' \
@@ -293,6 +346,192 @@ checksum_rolls() {
   [[ -n "$a" && "$a" != "$b" ]] || { echo "checksum unchanged: $a / $b"; return 1; }
 }
 check checksum-rolls-on-config-change checksum_rolls
+
+# ---- alerts and dashboard: opt-in, rendered as configured, checked by promtool and jq ---------------------
+monitoring_off_by_default() {
+  lacks "$D" '^kind: PrometheusRule' 'grafana_dashboard' 'relay.json'
+}
+check monitoring-off-by-default monitoring_off_by_default
+
+prometheusrule_content() {
+  local rc=0
+  has "$M" '^kind: PrometheusRule' '^    release: prometheus$' \
+    'alert: RelayDeadLetters$' 'alert: RelayCircuitOpen$' 'alert: RelayQueueLag$' \
+    'alert: RelayIngestUnavailable$' 'alert: RelayStreamDisconnected$' \
+    'relay_dispatch_dead_lettered_total\{namespace="relay"\}\[15m\]' '> 300$' \
+    'outcome="unavailable", namespace="relay"' '/admin/targets/\{\{ \$labels.target \}\}/dead-letters' \
+    'port-forward svc/relay-ci-admin 9090' || rc=1
+  # Helm must hand Prometheus its templates untouched.
+  lacks "$M" '<no value>' || rc=1
+  return "$rc"
+}
+check prometheusrule-content prometheusrule_content
+
+prometheusrule_tuned() {
+  local rc=0
+  has "$MT" '^            team: payments$' 'increase\(relay_dispatch_dead_lettered_total\[1h\]\)\)$' '^            > 5$' \
+    '^            > 600$' 'rate\(relay_ingress_requests_total\{outcome="unavailable"\}\[5m\]\)' || rc=1
+  lacks "$MT" 'RelayStreamDisconnected' 'namespace="relay"' 'severity: critical' || rc=1
+  return "$rc"
+}
+check prometheusrule-tuned prometheusrule_tuned
+
+dashboard_configmap() {
+  local rc=0
+  has "$M" '^    grafana_dashboard: "1"$' '^  relay.json: \|-$' || rc=1
+  has "$MT" '^  namespace: monitoring$' '^    relay_dashboard: "yes"$' '^    grafana_folder: Relay$' || rc=1
+  lacks "$MT" 'grafana_dashboard' || rc=1
+  return "$rc"
+}
+check dashboard-configmap dashboard_configmap
+
+# require TOOL PACKAGE: succeeds when TOOL is installed. CI (CI=true) installs it in .ci/run, so there a missing
+# tool is a failure; elsewhere the checks that need it are skipped with a note.
+require() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [[ "${CI:-}" == "true" ]]; then
+    echo "$1 is not installed; .ci/run installs it (apt-get install $2)" >"$WORK/require-$1.log"
+    fail "$1-installed" "$WORK/require-$1.log"
+  else
+    echo "SKIP the checks that need $1: not installed (apt-get install $2)"
+  fi
+  return 1
+}
+
+# rule_spec RENDER OUT: the PrometheusRule's spec (its `groups:`) as a plain Prometheus rules file.
+rule_spec() {
+  awk '/^---/ { rule = 0; on = 0 }
+       /^kind: PrometheusRule$/ { rule = 1 }
+       rule && /^spec:$/ { on = 1; next }
+       /^[^ #]/ { on = 0 }
+       on { sub(/^  /, ""); print }' "$1" >"$2"
+}
+
+# promtool_rules FILE COUNT: promtool accepts FILE and finds COUNT rules in it (an empty extraction also passes
+# `check rules`, with 0 rules).
+promtool_rules() {
+  local out; out="$(promtool check rules "$1" 2>&1)" || { echo "$out"; return 1; }
+  echo "$out"
+  grep -q "SUCCESS: $2 rules found" <<<"$out" || { echo "expected $2 rules"; return 1; }
+}
+
+# dashboard_json RENDER OUT: the dashboard JSON as the ConfigMap carries it.
+dashboard_json() {
+  awk '/^---/ { on = 0 }
+       /^  relay.json: \|-$/ { on = 1; next }
+       on && /^[^ ]/ { on = 0 }
+       on { sub(/^    /, ""); print }' "$1" >"$2"
+}
+
+if require promtool prometheus; then
+  rule_spec "$M" "$WORK/rules.yaml"
+  rule_spec "$MT" "$WORK/rules-tuned.yaml"
+  check promtool-check-rules promtool_rules "$WORK/rules.yaml" 5
+  check promtool-check-rules-tuned promtool_rules "$WORK/rules-tuned.yaml" 4
+  # The tests name rules.yaml, resolved next to the test file.
+  cp .ci/alerts.test.yaml "$WORK/alerts.test.yaml"
+  check promtool-test-rules promtool test rules "$WORK/alerts.test.yaml"
+fi
+
+# Metric names the relay exports (README, ### Metrics), with the series a histogram adds; one per line.
+KNOWN_METRICS="relay_ingress_requests_total
+relay_ingress_ack_duration_seconds_bucket
+relay_ingress_ack_duration_seconds_sum
+relay_ingress_ack_duration_seconds_count
+relay_queue_depth
+relay_queue_lag_seconds
+relay_dispatch_attempts_total
+relay_dispatch_duration_seconds_bucket
+relay_dispatch_duration_seconds_sum
+relay_dispatch_duration_seconds_count
+relay_dispatch_dead_lettered_total
+relay_dispatch_circuit_open
+relay_sse_connected
+relay_sse_reconnects_total"
+known_metric() { grep -qxF "$1" <<<"$KNOWN_METRICS"; }
+# One metric per panel the dashboard must have.
+WANTED_METRICS="relay_ingress_requests_total relay_ingress_ack_duration_seconds_bucket relay_dispatch_attempts_total
+relay_dispatch_duration_seconds_bucket relay_queue_depth relay_queue_lag_seconds relay_dispatch_dead_lettered_total
+relay_dispatch_circuit_open relay_sse_connected"
+
+# promql_metrics: the metric names in one PromQL expression (stdin). Removes what is not a metric name (quoted
+# strings, label matchers, ranges, label lists, numbers and durations, function and aggregation calls, keywords)
+# and prints what is left.
+promql_metrics() {
+  sed -E -e 's/"[^"]*"//g' -e 's/\{[^}]*\}//g' -e 's/\[[^]]*\]//g' \
+    -e 's/(by|without|on|ignoring|group_left|group_right)[[:space:]]*\([^)]*\)//g' \
+    -e 's/(^|[^A-Za-z0-9_:])[0-9][0-9A-Za-z.]*([eE][+-][0-9]+)?/\1/g' \
+    -e 's/[A-Za-z_][A-Za-z0-9_]*[[:space:]]*\(//g' \
+    | grep -oE '[A-Za-z_:][A-Za-z0-9_:]*' | grep -vxE 'and|or|unless|bool|offset|atan2|by|without|on|ignoring|group_left|group_right' || true
+}
+
+if require jq jq; then
+  DJ="$WORK/dashboard.json"
+  dashboard_json "$M" "$DJ"
+  dashboard_parses() {
+    jq -e '.panels | length > 0' "$DJ" >/dev/null || return 1
+    # What the ConfigMap carries is the chart's file, byte for byte.
+    cmp "$DJ" "$CHART/dashboards/relay.json"
+  }
+  check dashboard-json-parses dashboard_parses
+
+  dashboard_datasource() {
+    local rc=0 bad
+    jq -e '.templating.list[] | select(.name == "datasource" and .type == "datasource" and .query == "prometheus")' \
+      "$DJ" >/dev/null || { echo "no datasource variable of type prometheus"; rc=1; }
+    # Every query panel, each of its queries and every query variable read from that variable: no datasource
+    # is hard-wired.
+    bad="$(jq -r '(.panels[] | select(.type != "row")
+                   | select(.datasource.uid != "${datasource}" or (.targets | length) == 0
+                            or any(.targets[]; .datasource.uid != "${datasource}" or (.expr // "") == ""))
+                   | "panel " + .title),
+                  (.templating.list[] | select(.type == "query" and .datasource.uid != "${datasource}")
+                   | "variable " + .name)' "$DJ")"
+    [[ -z "$bad" ]] || { echo "without \${datasource}, or a panel without queries:"; echo "$bad"; rc=1; }
+    return "$rc"
+  }
+  check dashboard-datasource dashboard_datasource
+
+  dashboard_metrics() {
+    local rc=0 expr names m used=""
+    while IFS= read -r expr; do
+      names="$(promql_metrics <<<"$expr")"
+      [[ -n "$names" ]] || { echo "no metric found in: $expr"; rc=1; }
+      for m in $names; do
+        known_metric "$m" || { echo "unknown metric $m in: $expr"; rc=1; }
+        used+=" $m"
+      done
+    done < <(jq -r '.panels[] | select(.type != "row") | .targets[].expr' "$DJ")
+    # label_values(metric, label) in the template variables.
+    while IFS= read -r m; do
+      known_metric "$m" || { echo "unknown metric $m in a variable"; rc=1; }
+    done < <(jq -r '.templating.list[] | select(.type == "query") | .query.query // .query' "$DJ" \
+               | sed -nE 's/^label_values\(([^,)]+).*/\1/p')
+    for m in $WANTED_METRICS; do
+      grep -qw "$m" <<<"$used" || { echo "no panel shows $m"; rc=1; }
+    done
+    return "$rc"
+  }
+  check dashboard-metrics dashboard_metrics
+
+  if command -v promtool >/dev/null 2>&1; then
+    # Every panel query as a recording rule, with Grafana's variables given values, so promtool parses it.
+    dashboard_promql() {
+      local n
+      {
+        echo "groups:"
+        echo "  - name: dashboard"
+        echo "    rules:"
+        jq -r '.panels[] | select(.type != "row") | . as $p | .targets[]
+               | "      - record: dashboard:panel_\($p.id)_\(.refId)\n        expr: \(.expr
+                   | gsub("\\$__rate_interval"; "5m") | gsub("\\$namespace"; ".*") | tojson)"' "$DJ"
+      } >"$WORK/dashboard-rules.yaml"
+      n="$(jq '[.panels[] | select(.type != "row") | .targets[]] | length' "$DJ")"
+      promtool_rules "$WORK/dashboard-rules.yaml" "$n"
+    }
+    check dashboard-promql dashboard_promql
+  fi
+fi
 
 # ---- refusals: the embedded store is single-node ------------------------------------------------------
 must_fail() { # must_fail VALUES_FILE: helm template must exit non-zero, naming the reason

@@ -97,3 +97,22 @@ target port and store.dataDir forced to the data volume.
 {{- define "relay.pvcName" -}}
 {{- .Values.persistence.existingClaim | default (printf "%s-data" (include "relay.fullname" .)) }}
 {{- end }}
+
+{{/*
+Label matchers of a metric in the alerts: `extra` (optional) and prometheusRule.selector (through tpl), as
+`{a, b}`, or "" when there are none. Call with (dict "ctx" $ "extra" "outcome=\"unavailable\"").
+*/}}
+{{- define "relay.alertMatchers" -}}
+{{- $m := list }}
+{{- with .extra }}{{ $m = append $m . }}{{ end }}
+{{- with tpl (.ctx.Values.prometheusRule.selector | default "") .ctx }}{{ $m = append $m . }}{{ end }}
+{{- if $m }}{{ printf "{%s}" (join ", " $m) }}{{ end }}
+{{- end }}
+
+{{/* An alert's labels: its severity, then prometheusRule.alertLabels. Call with (dict "ctx" $ "severity" "..."). */}}
+{{- define "relay.alertLabels" -}}
+severity: {{ .severity }}
+{{- with .ctx.Values.prometheusRule.alertLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

@@ -45,7 +45,7 @@ internal static class EventRedaction
         t.Attempts,
         t.NextAttemptAt,
         t.State == DeliveryState.Delivered ? t.At : null,
-        t.State is DeliveryState.Dead or DeliveryState.Purged ? t.At : null,
+        t.State is DeliveryState.Dead or DeliveryState.Quarantined or DeliveryState.Purged ? t.At : null,
         Redact(t.Reason));
 
     /// <summary>An event waiting for a paused target shows as paused: that is why it is not moving.</summary>

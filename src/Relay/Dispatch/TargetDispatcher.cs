@@ -292,11 +292,11 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                 break;
             case DeliveryOutcome.Abandoned or DeliveryOutcome.CircuitOpen:
                 var handBackUntil = now + (result.RetryAfter is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
-                await _store.FailAsync(Target.Id, claimed, handBackUntil, result.Reason, null, countAttempt: false).ConfigureAwait(false);
+                await _store.RetryAsync(Target.Id, claimed, handBackUntil, result.Reason, null, countAttempt: false).ConfigureAwait(false);
                 break;
             case DeliveryOutcome.Retry when RetrySchedule.NextAttemptAt(Target.Retry, attempt, result.RetryAfter, now, Random.Shared.NextDouble()) is { } retryAt:
                 Log.WillRetry(_logger, Target.Id, claimed.Id, attempt, result.Reason, retryAt);
-                await _store.FailAsync(Target.Id, claimed, retryAt, result.Reason, record).ConfigureAwait(false);
+                await _store.RetryAsync(Target.Id, claimed, retryAt, result.Reason, record).ConfigureAwait(false);
                 break;
             default:
                 var reason = result.Outcome switch
@@ -306,7 +306,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                     _ => $"retries exhausted after {attempt} attempts: {result.Reason}",
                 };
                 Log.DeadLettered(_logger, Target.Id, claimed.Id, reason);
-                if (await _store.FailAsync(Target.Id, claimed, null, reason, record).ConfigureAwait(false))
+                if (await _store.DeadLetterAsync(Target.Id, claimed, reason, record, quarantined: result.Outcome == DeliveryOutcome.Quarantined).ConfigureAwait(false))
                 {
                     _metrics.DeadLettered(Target.Id);
                 }

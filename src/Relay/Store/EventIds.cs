@@ -40,6 +40,36 @@ internal static class EventIds
             && partition < partitions;
     }
 
+    /// <summary>The time an id was made (its ULID's 48-bit millisecond part), which is when its event was received.</summary>
+    public static bool TryGetTime(string id, out DateTimeOffset time)
+    {
+        time = default;
+        if (!id.StartsWith("evt_", StringComparison.Ordinal) || id.Length < 4 + 26)
+        {
+            return false;
+        }
+
+        long ms = 0;
+        foreach (var c in id.AsSpan(4, 10))
+        {
+            var digit = Crockford.IndexOf(c, StringComparison.Ordinal);
+            if (digit < 0)
+            {
+                return false;
+            }
+
+            ms = (ms << 5) | (long)digit;
+        }
+
+        if (ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+        {
+            return false;
+        }
+
+        time = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        return true;
+    }
+
     /// <summary>Stable partition of an ordering key (FNV-1a over UTF-8): the same key maps to the same partition on every replica.</summary>
     public static int PartitionOf(string orderingKey, int partitions)
     {
@@ -52,5 +82,29 @@ internal static class EventIds
         }
 
         return (int)(hash % (uint)partitions);
+    }
+}
+
+/// <summary>
+/// An entry of a ready list: <c>&lt;event id&gt;|&lt;unix ms it became ready&gt;</c> (written by the scripts' ready_entry).
+/// </summary>
+internal static class ReadyEntry
+{
+    /// <summary>When the entry became ready; for an entry without a time, the event's own received-at (from its id); null for none.</summary>
+    public static long? ReadyAt(StackExchange.Redis.RedisValue entry)
+    {
+        if (entry.IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        var text = (string)entry!;
+        var bar = text.IndexOf(StoreWords.ReadySeparator, StringComparison.Ordinal);
+        if (bar >= 0 && long.TryParse(text.AsSpan(bar + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at))
+        {
+            return at;
+        }
+
+        return EventIds.TryGetTime(bar >= 0 ? text[..bar] : text, out var received) ? received.ToUnixTimeMilliseconds() : null;
     }
 }

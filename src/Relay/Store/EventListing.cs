@@ -131,6 +131,7 @@ internal sealed class EventListing(StoreConnection connection)
                     StoreWords.Delivered => DeliveryState.Delivered,
                     StoreWords.Retrying => DeliveryState.Retrying,
                     StoreWords.Dead => dead ? DeliveryState.Dead : DeliveryState.Purged,
+                    StoreWords.Quarantined => dead ? DeliveryState.Quarantined : DeliveryState.Purged,
                     _ => DeliveryState.Pending,
                 };
                 deliveries.Add(new TargetDelivery(

@@ -99,8 +99,8 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
     {
         var outcome = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Requeue,
-            [Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target)],
-            [id, target, scope]).ConfigureAwait(false);
+            [Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), .. Keys.StateIndexes(p, target)],
+            [id, target, scope, time.GetUtcNow().ToUnixTimeMilliseconds()]).ConfigureAwait(false);
         return (RequeueOutcome)(int)outcome;
     }
 }

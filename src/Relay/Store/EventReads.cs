@@ -26,13 +26,32 @@ internal enum DeliveryState
     Retrying,
     Dead,
 
-    /// <summary>Was dead-lettered, and the dead letters were purged since.</summary>
+    /// <summary>Dead-lettered because the source's deferred check rejected the event.</summary>
+    Quarantined,
+
+    /// <summary>Was dead-lettered (or quarantined), and the dead letters were purged since.</summary>
     Purged,
 }
 
 /// <summary>The names the admin API shows for <see cref="DeliveryState"/>; the stored ones are the store's own words.</summary>
 internal static class DeliveryStateNames
 {
+    /// <summary>The state named <paramref name="name"/> (as <see cref="Name"/> writes it), if any.</summary>
+    public static bool TryParse(string name, out DeliveryState state)
+    {
+        foreach (var candidate in Enum.GetValues<DeliveryState>())
+        {
+            if (candidate.Name() == name)
+            {
+                state = candidate;
+                return true;
+            }
+        }
+
+        state = default;
+        return false;
+    }
+
     public static string Name(this DeliveryState state) => state switch
     {
         DeliveryState.Pending => StoreWords.Pending,
@@ -40,6 +59,7 @@ internal static class DeliveryStateNames
         DeliveryState.Delivered => StoreWords.Delivered,
         DeliveryState.Retrying => StoreWords.Retrying,
         DeliveryState.Dead => StoreWords.Dead,
+        DeliveryState.Quarantined => StoreWords.Quarantined,
         DeliveryState.Purged => "purged",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };

@@ -72,7 +72,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             if (values[0].IsNull)
             {
                 // Retention expired the event while it waited: settle the lease so it is not reclaimed forever.
-                await FailAsync(target, new ClaimedEvent(ids[i]!, partition, deadline, "", "", "", "", null, [], [], 0), null, "expired before delivery", null, countAttempt: false).ConfigureAwait(false);
+                await DeadLetterAsync(target, new ClaimedEvent(ids[i]!, partition, deadline, "", "", "", "", null, [], [], 0), "expired before delivery", null).ConfigureAwait(false);
                 continue;
             }
 
@@ -99,25 +99,19 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         var p = claimed.Partition;
         var done = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Complete,
-            [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id)],
+            [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target)],
             [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.LeaseDeadline]).ConfigureAwait(false);
         return (int)done == 1;
     }
 
-    /// <param name="retryAt">When to try again; null dead-letters the event for this target.</param>
+    /// <summary>Schedules the event's next try for this target at <paramref name="retryAt"/>.</summary>
     /// <param name="countAttempt">False when the event is only handed back untried (circuit open, shutting down).</param>
-    public async Task<bool> FailAsync(string target, ClaimedEvent claimed, DateTimeOffset? retryAt, string reason, AttemptRecord? record, bool countAttempt = true)
-    {
-        var p = claimed.Partition;
-        var done = await connection.Database.ScriptEvaluateAsync(
-            StoreScripts.Fail,
-            [Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id)],
-            [
-                claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), retryAt?.ToUnixTimeMilliseconds() ?? 0, reason,
-                record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.LeaseDeadline,
-            ]).ConfigureAwait(false);
-        return (int)done == 1;
-    }
+    public Task<bool> RetryAsync(string target, ClaimedEvent claimed, DateTimeOffset retryAt, string reason, AttemptRecord? record, bool countAttempt = true) =>
+        SettleFailureAsync(target, claimed, StoreWords.Retrying, retryAt, reason, record, countAttempt);
+
+    /// <summary>Moves the event to the target's dead letters; <paramref name="quarantined"/> when its deferred check rejected it.</summary>
+    public Task<bool> DeadLetterAsync(string target, ClaimedEvent claimed, string reason, AttemptRecord? record, bool quarantined = false) =>
+        SettleFailureAsync(target, claimed, quarantined ? StoreWords.Quarantined : StoreWords.Dead, null, reason, record, countAttempt: record is not null);
 
     /// <summary>Moves due retries and expired leases of a target in one partition back to ready, and wakes its dispatcher if any moved.</summary>
     public async Task<(long Promoted, long Reclaimed)> PromoteAsync(string target, int partition, int max)
@@ -182,7 +176,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             throw new ArgumentException("Only a final verdict (pass or reject) is kept with an event.", nameof(verdict));
         }
 
-        var word = verdict.Outcome == DeferredOutcome.Pass ? StoreWords.CheckPassed : StoreWords.CheckQuarantined;
+        var word = verdict.Outcome == DeferredOutcome.Pass ? StoreWords.CheckPassed : StoreWords.Quarantined;
         var inForce = await connection.Database.ScriptEvaluateAsync(StoreScripts.Check, [Keys.Event(partition, id)], [word, verdict.Reason ?? ""]).ConfigureAwait(false);
         if (inForce.IsNull)
         {
@@ -196,36 +190,81 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
     private static DeferredVerdict? ParseVerdict(RedisValue word, RedisValue reason) => (string?)word switch
     {
         StoreWords.CheckPassed => DeferredVerdict.Pass,
-        StoreWords.CheckQuarantined => DeferredVerdict.Reject(reason.IsNullOrEmpty ? "" : reason!),
+        StoreWords.Quarantined => DeferredVerdict.Reject(reason.IsNullOrEmpty ? "" : reason!),
         _ => null,
     };
 
+    /// <summary>
+    /// How long the oldest event waiting in the target's ready queues has waited since it became ready (accept, due
+    /// retry, replay); zero when none waits. Each ready entry carries the time it was queued, so this reads one entry per
+    /// partition.
+    /// </summary>
+    public async Task<TimeSpan> LagAsync(string target)
+    {
+        var batch = connection.Database.CreateBatch();
+        var heads = Enumerable.Range(0, Partitions).Select(p => batch.ListGetByIndexAsync(Keys.Ready(p, target), 0)).ToArray();
+        batch.Execute();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var oldest = now;
+        foreach (var head in heads)
+        {
+            if (ReadyEntry.ReadyAt(await head.ConfigureAwait(false)) is { } readyAt && readyAt < oldest)
+            {
+                oldest = readyAt;
+            }
+        }
+
+        return TimeSpan.FromMilliseconds(now - oldest);
+    }
+
     private static string Serialize(AttemptRecord record) => JsonSerializer.Serialize(record, StoreJson.Default.AttemptRecord);
+
+    private async Task<bool> SettleFailureAsync(
+        string target, ClaimedEvent claimed, string state, DateTimeOffset? retryAt, string reason, AttemptRecord? record, bool countAttempt)
+    {
+        var p = claimed.Partition;
+        var done = await connection.Database.ScriptEvaluateAsync(
+            StoreScripts.Fail,
+            [Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target)],
+            [
+                claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), state, retryAt?.ToUnixTimeMilliseconds() ?? 0, reason,
+                record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.LeaseDeadline,
+            ]).ConfigureAwait(false);
+        return (int)done == 1;
+    }
 
     private async Task<AcceptResult> AcceptOneAsync(NewEvent incoming)
     {
         var (stored, dedupeWindow, targets) = incoming;
         var p = stored.Partition;
-        var keys = new RedisKey[3 + targets.Count];
-        keys[0] = Keys.Dedupe(p, stored.Source, stored.DedupeKey);
-        keys[1] = Keys.Event(p, stored.Id);
-        keys[2] = Keys.Index(p);
-        for (var i = 0; i < targets.Count; i++)
+        var keys = new List<RedisKey>(6 + (targets.Count * 3))
         {
-            keys[3 + i] = Keys.Ready(p, targets[i]);
+            Keys.Dedupe(p, stored.Source, stored.DedupeKey),
+            Keys.Event(p, stored.Id),
+            Keys.Index(p),
+            Keys.SourceIndex(p, stored.Source),
+            Keys.TypeIndex(p, stored.Type),
+            Keys.Types(p),
+        };
+        foreach (var target in targets)
+        {
+            keys.Add(Keys.Ready(p, target));
+            keys.Add(Keys.Routed(p, target));
+            keys.Add(Keys.StateIndex(p, target, StoreWords.Pending));
         }
 
-        var args = new List<RedisValue>(4 + 22 + (targets.Count * 2))
+        var args = new List<RedisValue>(5 + 22 + (targets.Count * 2))
         {
             stored.Id,
             (long)dedupeWindow.TotalMilliseconds,
             RetentionMs,
             stored.ReceivedAt.ToUnixTimeMilliseconds(),
+            stored.Type,
             "source", stored.Source,
             "type", stored.Type,
             "tags", JsonSerializer.Serialize(stored.Tags, StoreJson.Default.IReadOnlyListString),
             "dedupeKey", stored.DedupeKey,
-            "receivedAt", stored.ReceivedAt.ToUnixTimeMilliseconds(),
+            StoreWords.ReceivedAtField, stored.ReceivedAt.ToUnixTimeMilliseconds(),
             "method", stored.Method,
             "query", stored.QueryString,
             "contentType", stored.ContentType ?? "",
@@ -240,7 +279,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             args.Add(StoreWords.Pending);
         }
 
-        var result = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Accept, keys, [.. args]).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Accept, [.. keys], [.. args]).ConfigureAwait(false))!;
         return new AcceptResult((int)result[0] == 1 ? AcceptOutcome.Accepted : AcceptOutcome.Duplicate, (string)result[1]!);
     }
 }

@@ -16,8 +16,28 @@ internal sealed class StoreKeys(string prefix)
 
     public RedisKey History(int partition, string id) => $"{Tag(partition)}:hist:{id}";
 
+    /// <summary>Every event of the partition (zset: id -> received-at ms), newest-first listing.</summary>
     public RedisKey Index(int partition) => $"{Tag(partition)}:events";
 
+    /// <summary>The partition's events of one source (zset: id -> received-at ms).</summary>
+    public RedisKey SourceIndex(int partition, string source) => $"{Tag(partition)}:ix:source:{source}";
+
+    /// <summary>The partition's events of one type (zset: id -> received-at ms).</summary>
+    public RedisKey TypeIndex(int partition, string type) => $"{Tag(partition)}:ix:type:{type}";
+
+    /// <summary>The event types seen in the partition (zset: type -> last received-at ms), which a type glob is matched against.</summary>
+    public RedisKey Types(int partition) => $"{Tag(partition)}:ix:types";
+
+    /// <summary>Every event routed to a target (zset: id -> received-at ms), whatever its state: replay by time range.</summary>
+    public RedisKey Routed(int partition, string target) => $"{Tag(partition)}:ix:routed:{target}";
+
+    /// <summary>A target's events in one state (zset: id -> received-at ms); see <see cref="StoreWords.States"/>.</summary>
+    public RedisKey StateIndex(int partition, string target, string state) => $"{Tag(partition)}:ix:state:{target}:{state}";
+
+    /// <summary>A target's five state indexes, in the order of <see cref="StoreWords.States"/> (and of lib.lua's STATES).</summary>
+    public RedisKey[] StateIndexes(int partition, string target) => [.. StoreWords.States.Select(state => StateIndex(partition, target, state))];
+
+    /// <summary>A target's ready queue; entries are "id|ready-at ms", so the oldest entry tells the queue's lag.</summary>
     public RedisKey Ready(int partition, string target) => $"{Tag(partition)}:ready:{target}";
 
     public RedisKey Lease(int partition, string target) => $"{Tag(partition)}:lease:{target}";

@@ -15,14 +15,17 @@ internal static class StoreWords
     /// <summary>Failed, with a retry due at <c>{target}.next</c>.</summary>
     public const string Retrying = "retrying";
 
-    /// <summary>Dead-lettered: retries exhausted, rejected by the target, or quarantined by a deferred check.</summary>
+    /// <summary>Dead-lettered: retries exhausted, or rejected by the target.</summary>
     public const string Dead = "dead";
+
+    /// <summary>
+    /// Dead-lettered because the source's deferred check rejected the event: it goes to no target. Also the check's
+    /// verdict word.
+    /// </summary>
+    public const string Quarantined = "quarantined";
 
     /// <summary>A deferred check found the event genuine.</summary>
     public const string CheckPassed = "pass";
-
-    /// <summary>A deferred check rejected the event: it goes to no target.</summary>
-    public const string CheckQuarantined = "quarantined";
 
     /// <summary><c>requeue.lua</c> scope: only an event in the target's dead letters moves (redrive).</summary>
     public const string RequeueDeadOnly = "dead";
@@ -41,10 +44,19 @@ internal static class StoreWords
     public const string CheckField = "check";
     public const string CheckReasonField = "check.reason";
 
+    /// <summary>Between the event id and the time it became ready, in a ready list's entries (see <see cref="ReadyEntry"/>).</summary>
+    public const string ReadySeparator = "|";
+
+    /// <summary>Hash field of the event's received-at ms, which the scripts read to index it.</summary>
+    public const string ReceivedAtField = "receivedAt";
+
+    /// <summary>The states a target's event can be recorded in, in the order of its state indexes (lib.lua's STATES).</summary>
+    public static IReadOnlyList<string> States { get; } = [Pending, Delivered, Retrying, Dead, Quarantined];
+
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        Pending, Delivered, Retrying, Dead, CheckPassed, CheckQuarantined, RequeueDeadOnly, RequeueAny,
-        StateSuffix, AttemptsSuffix, NextSuffix, AtSuffix, ReasonSuffix, CheckField, CheckReasonField,
+        Pending, Delivered, Retrying, Dead, Quarantined, CheckPassed, RequeueDeadOnly, RequeueAny,
+        StateSuffix, AttemptsSuffix, NextSuffix, AtSuffix, ReasonSuffix, CheckField, CheckReasonField, ReceivedAtField, ReadySeparator,
     };
 
     public static string State(string target) => target + StateSuffix;

@@ -239,15 +239,15 @@ public sealed class AlphaTrustTests
         await verifier.WaitForAsync(1);
         var id = Assert.Single(await EventIdsAsync(relay));
         const string Reason = "quarantined: verification endpoint answered HTTP 403: unknown security token";
-        Assert.Equal("dead", await WaitForStateAsync(relay, id, "crm", "dead"));
-        Assert.Equal("dead", await WaitForStateAsync(relay, id, "archive", "dead"));
+        Assert.Equal("quarantined", await WaitForStateAsync(relay, id, "crm", "quarantined"));
+        Assert.Equal("quarantined", await WaitForStateAsync(relay, id, "archive", "quarantined"));
         var state = await EventStateAsync(relay, id);
         Assert.Equal(("quarantined", "verification endpoint answered HTTP 403: unknown security token"), (state["check"], state["check.reason"]));
         Assert.Equal(Reason, state["crm.reason"]);
         Assert.Equal(Reason, state["archive.reason"]);
         using var admin = AdminApi.Client(relay);
         var shown = await AdminApi.GetAsync(admin, $"/admin/events/{id}");
-        Assert.Equal("dead", AdminApi.State(shown, "crm"));
+        Assert.Equal("quarantined", AdminApi.State(shown, "crm"));
         Assert.Equal(Reason, shown.GetProperty("targets").GetProperty("crm").GetProperty("reason").GetString());
         var shownBody = shown.GetProperty("body").GetString()!;
         Assert.Contains("ps_securitytoken=[redacted]", shownBody, StringComparison.Ordinal);
@@ -258,7 +258,7 @@ public sealed class AlphaTrustTests
         await AdminApi.PostAsync(admin, $"/admin/events/{id}/replay", HttpStatusCode.Accepted, """{"targets":["crm"]}""");
         var replayed = await AdminApi.WaitForAsync(
             admin, $"/admin/events/{id}", e => e.GetProperty("attempts").EnumerateArray().Count(a => a.GetProperty("target").GetString() == "crm") == 2);
-        Assert.Equal("dead", AdminApi.State(replayed, "crm"));
+        Assert.Equal("quarantined", AdminApi.State(replayed, "crm"));
         Assert.All(replayed.GetProperty("attempts").EnumerateArray(), a => Assert.Equal(Reason, a.GetProperty("error").GetString()));
         await crm.WaitForExactlyAsync(0, TimeSpan.FromMilliseconds(500));
         Assert.Empty(archive.Received);

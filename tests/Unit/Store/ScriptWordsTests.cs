@@ -31,6 +31,17 @@ public sealed partial class ScriptWordsTests
     }
 
     [Fact]
+    public void Lib_StateIndexOrder_IsStoreWordsStates()
+    {
+        // Scripts find a target's state indexes by position in KEYS; C# passes them in StoreWords.States order.
+        var lib = File.ReadAllText(Path.Combine(ScriptFolder(), "lib.lua"));
+        var declared = StatesDeclaration().Match(lib);
+        Assert.True(declared.Success, "lib.lua declares no STATES list");
+
+        Assert.Equal(StoreWords.States, Quoted().Matches(declared.Groups[1].Value).Select(m => m.Groups[1].Value));
+    }
+
+    [Fact]
     public void Checker_StateMissingFromCSharp_Reported()
     {
         const string Script = """
@@ -56,6 +67,9 @@ public sealed partial class ScriptWordsTests
 
     [GeneratedRegex("""['"]([^'"]*)['"]""")]
     private static partial Regex Quoted();
+
+    [GeneratedRegex(@"local STATES = \{([^}]*)\}")]
+    private static partial Regex StatesDeclaration();
 
     [GeneratedRegex("^[A-Z]+$")]
     private static partial Regex RedisWord();

@@ -1,8 +1,9 @@
 -- complete: record a successful delivery of a leased event to one target.
 --
--- KEYS[1] lease zset    (target, partition)
--- KEYS[2] event hash
--- KEYS[3] history list  (attempt records of the event, capped)
+-- KEYS[1]    lease zset    (target, partition)
+-- KEYS[2]    event hash
+-- KEYS[3]    history list  (attempt records of the event, capped)
+-- KEYS[4..8] the target's state indexes, in the order of lib.lua's STATES
 -- ARGV[1] event id
 -- ARGV[2] target id
 -- ARGV[3] now, unix ms
@@ -15,18 +16,22 @@
 -- the event is queued again and will be delivered again, which at-least-once allows.
 -- The lease deadline identifies this claim: a worker whose lease expired and was re-claimed by another
 -- must not settle the newer claim.
-local leased = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local id = ARGV[1]
+local leased = redis.call('ZSCORE', KEYS[1], id)
 if not leased or tonumber(leased) ~= tonumber(ARGV[7]) then
   return 0
 end
-redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[1], id)
 
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  local t = ARGV[2]
+local t = ARGV[2]
+local receivedAt = redis.call('HGET', KEYS[2], 'receivedAt')
+if receivedAt then
   redis.call('HSET', KEYS[2], t .. '.state', 'delivered', t .. '.at', ARGV[3])
   redis.call('HDEL', KEYS[2], t .. '.next', t .. '.reason')
   redis.call('HINCRBY', KEYS[2], t .. '.attempts', 1)
 end
+index_state(4, 'delivered', id, receivedAt)
+trim(KEYS[5], tonumber(ARGV[3]), tonumber(ARGV[5]))
 
 redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)

@@ -11,7 +11,7 @@ local function move(from)
   local ids = redis.call('ZRANGEBYSCORE', from, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
   for _, id in ipairs(ids) do
     redis.call('ZREM', from, id)
-    redis.call('RPUSH', KEYS[3], id)
+    redis.call('RPUSH', KEYS[3], ready_entry(id, ARGV[1]))
   end
   return #ids
 end

@@ -2,14 +2,16 @@
 -- The target's state starts over: pending, attempts 0, so the retry schedule runs again from its first step.
 -- The attempt history is kept.
 --
--- KEYS[1] event hash
--- KEYS[2] ready list  (target, partition)
--- KEYS[3] lease zset  (target, partition)
--- KEYS[4] retry zset  (target, partition)
--- KEYS[5] dead zset   (target, partition)
+-- KEYS[1]     event hash
+-- KEYS[2]     ready list  (target, partition)
+-- KEYS[3]     lease zset  (target, partition)
+-- KEYS[4]     retry zset  (target, partition)
+-- KEYS[5]     dead zset   (target, partition)
+-- KEYS[6..10] the target's state indexes, in the order of lib.lua's STATES
 -- ARGV[1] event id
 -- ARGV[2] target id
 -- ARGV[3] 'dead' = only when the event is in the target's dead letters (redrive); 'any' = in any state (replay)
+-- ARGV[4] now, unix ms
 --
 -- Returns  1 queued;
 --          2 already waiting in ready (state reset, not queued twice);
@@ -18,8 +20,10 @@
 --         -1 the event has expired (retention): dropped from the dead letters, nothing queued.
 local id = ARGV[1]
 local t = ARGV[2]
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local receivedAt = redis.call('HGET', KEYS[1], 'receivedAt')
+if not receivedAt then
   redis.call('ZREM', KEYS[5], id)
+  index_state(6, 'pending', id, nil)
   return -1
 end
 
@@ -35,8 +39,9 @@ local wasRetrying = redis.call('ZREM', KEYS[4], id)
 local state = redis.call('HGET', KEYS[1], t .. '.state')
 redis.call('HSET', KEYS[1], t .. '.state', 'pending', t .. '.attempts', 0)
 redis.call('HDEL', KEYS[1], t .. '.next', t .. '.reason', t .. '.at')
-if wasDead == 0 and wasRetrying == 0 and state ~= 'delivered' and state ~= 'dead' then
+index_state(6, 'pending', id, receivedAt)
+if wasDead == 0 and wasRetrying == 0 and state ~= 'delivered' and state ~= 'dead' and state ~= 'quarantined' then
   return 2
 end
-redis.call('RPUSH', KEYS[2], id)
+redis.call('RPUSH', KEYS[2], ready_entry(id, ARGV[4]))
 return 1

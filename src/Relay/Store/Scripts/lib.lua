@@ -1,0 +1,37 @@
+-- lib: functions the scripts share. StoreScripts puts this text in front of every other script when it loads it,
+-- so each script can call them; it is never run on its own.
+--
+-- State indexes: for each target, one sorted set per state word below, scored by the event's received-at ms, so an
+-- operator can list a target's dead (or delivered, or retrying...) events newest first without scanning. An event
+-- is in exactly one of them per target. A script that moves an event passes the target's five state indexes as
+-- consecutive KEYS in this order (StoreKeys.StateIndexes builds them; a test checks the two orders agree).
+local STATES = {'pending', 'delivered', 'retrying', 'dead', 'quarantined'}
+
+-- Puts `id` in the state index of `state` (KEYS[first..first+4] in the order of STATES) and takes it out of the
+-- others. `receivedAt` is nil when retention has already expired the event: it then leaves every index.
+local function index_state(first, state, id, receivedAt)
+  for i, word in ipairs(STATES) do
+    if word == state and receivedAt then
+      redis.call('ZADD', KEYS[first + i - 1], receivedAt, id)
+    else
+      redis.call('ZREM', KEYS[first + i - 1], id)
+    end
+  end
+end
+
+-- Drops the entries of an index scored by received-at that retention has expired.
+local function trim(key, now, retention)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - retention)
+end
+
+-- A ready list holds "<event id>|<ms it became ready>", so the age of the oldest waiting event (the queue's lag) is
+-- read from the list's head alone.
+local function ready_entry(id, now)
+  return id .. '|' .. now
+end
+
+-- The event id of a ready entry (an entry written before entries carried a time is the id alone).
+local function ready_id(entry)
+  local bar = string.find(entry, '|', 1, true)
+  return bar and string.sub(entry, 1, bar - 1) or entry
+end
