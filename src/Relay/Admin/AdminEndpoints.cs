@@ -46,6 +46,7 @@ internal static class AdminEndpoints
             .DisableAntiforgery();
         admin.MapEventEndpoints();
         admin.MapTargetEndpoints();
+        admin.MapOverviewEndpoints();
 
         // Anything else under /admin is a 404 here, never passed through to the existing app.
         admin.Map("{**rest}", (HttpRequest request) => AdminProblems.NotFound("Not found", $"No admin endpoint {request.Method} {request.Path}."));

@@ -6,9 +6,6 @@ namespace Relay.Admin;
 /// <summary>Events: newest-first listing, one event in full, replay.</summary>
 internal static partial class AdminEventEndpoints
 {
-    /// <summary>Largest replay request body read (a list of target ids).</summary>
-    private const int MaxReplayBody = 64 * 1024;
-
     public static void MapEventEndpoints(this RouteGroupBuilder admin)
     {
         admin.MapGet("/events", ListAsync);
@@ -16,15 +13,16 @@ internal static partial class AdminEventEndpoints
         admin.MapPost("/events/{id}/replay", ReplayAsync);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest request, EventListing store)
+    /// <summary>Newest first, paged, filtered by <see cref="EventSearchQuery"/>.</summary>
+    private static async Task<IResult> ListAsync(HttpRequest request, EventListing store, RelayConfigProvider configProvider)
     {
-        if (!PageQuery.TryRead(request, out var page, out var problem))
+        var config = configProvider.Current.Config;
+        if (!PageQuery.TryRead(request, out var page, out var problem) || !EventSearchQuery.TryRead(request, config, out var query, out problem))
         {
             return problem!;
         }
 
-        var source = request.Query["source"].ToString();
-        var events = await store.ListEventsAsync(source.Length == 0 ? null : source, page.Limit, page.After).ConfigureAwait(false);
+        var events = await store.SearchAsync(query, [.. config.Sources.Keys, AdminTargetEndpoints.TestEventSource], [.. config.Targets.Keys], page.Limit, page.After).ConfigureAwait(false);
         var paused = await store.PausedTargetsAsync().ConfigureAwait(false);
         return TypedResults.Json(
             new EventListView([.. events.Items.Select(e => EventRedaction.ToSummary(e, paused))], PageQuery.Encode(events.Next)),
@@ -104,26 +102,10 @@ internal static partial class AdminEventEndpoints
     /// <summary>The optional body <c>{"targets": [...]}</c>; null targets when there is no body or no list.</summary>
     private static async Task<(IReadOnlyList<string>? Targets, IResult? Problem)> ReadTargetsAsync(HttpRequest request)
     {
-        if (request.ContentLength > MaxReplayBody)
+        var (body, problem) = await AdminBody.ReadAsync(request, AdminJson.Readable.ReplayRequest, """{"targets": ["crm"]}""").ConfigureAwait(false);
+        if (problem is not null)
         {
-            return (null, AdminProblems.BadRequest($"The request body is larger than {MaxReplayBody} bytes."));
-        }
-
-        using var reader = new StreamReader(request.Body);
-        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return (null, null);
-        }
-
-        ReplayRequest? body;
-        try
-        {
-            body = System.Text.Json.JsonSerializer.Deserialize(text, AdminJson.Readable.ReplayRequest);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            return (null, AdminProblems.BadRequest($"The body must be JSON like {{\"targets\": [\"crm\"]}} or empty: {ex.Message}"));
+            return (null, problem);
         }
 
         if (body?.Targets is { Count: 0 } || body?.Targets?.Any(string.IsNullOrWhiteSpace) == true)

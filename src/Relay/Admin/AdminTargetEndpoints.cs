@@ -20,6 +20,7 @@ internal static partial class AdminTargetEndpoints
         var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(RequireConfiguredTarget);
         target.MapGet("/dead-letters", DeadLettersAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
+        target.MapPost("/replay", ReplayRangeAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
         target.MapPost("/pause", static ([AsParameters] PauseCall call) => SetPausedAsync(call, paused: true));
         target.MapPost("/resume", static ([AsParameters] PauseCall call) => SetPausedAsync(call, paused: false));
@@ -57,11 +58,63 @@ internal static partial class AdminTargetEndpoints
             AdminJson.Readable.DeadLetterListView);
     }
 
-    private static async Task<IResult> RedriveAsync(string id, EventOperations operations, ILoggerFactory loggers)
+    /// <summary>Every dead letter, or only those named in <c>{"ids": [...]}</c>.</summary>
+    private static async Task<IResult> RedriveAsync(string id, HttpRequest request, EventOperations operations, ILoggerFactory loggers)
     {
-        var moved = await operations.RedriveAsync(id).ConfigureAwait(false);
+        var (body, problem) = await AdminBody.ReadAsync(request, AdminJson.Readable.RedriveRequest, """{"ids": ["evt_..."]}""").ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body?.Ids is { Count: 0 } || body?.Ids?.Any(string.IsNullOrWhiteSpace) == true)
+        {
+            return AdminProblems.BadRequest("ids must name at least one dead letter; leave it out to redrive them all.");
+        }
+
+        var moved = body?.Ids is { } ids
+            ? await operations.RedriveAsync(id, ids).ConfigureAwait(false)
+            : await operations.RedriveAsync(id).ConfigureAwait(false);
         Log.Redriven(loggers.CreateLogger(AdminEndpoints.LogCategory), id, moved);
         return TypedResults.Json(new RedriveView(id, moved), AdminJson.Readable.RedriveView);
+    }
+
+    /// <summary>
+    /// Replays every event routed to the target and received in [from, to), or with <c>dryRun</c> only counts them:
+    /// Svix's "recover since", Hookdeck's bulk retry. The range may not be wider than the store's retention.
+    /// </summary>
+    private static async Task<IResult> ReplayRangeAsync(string id, HttpRequest request, EventOperations operations, StoreConnection connection, ILoggerFactory loggers)
+    {
+        const string Example = """{"from": "2026-12-01T09:00:00Z", "to": "2026-12-01T10:00:00Z", "dryRun": true}""";
+        var (body, problem) = await AdminBody.ReadAsync(request, AdminJson.Readable.RangeReplayRequest, Example).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body is null
+            || !EventSearchQuery.TryReadTime(body.From, "from", out var from, out problem)
+            || !EventSearchQuery.TryReadTime(body.To, "to", out var to, out problem)
+            || from is null || to is null)
+        {
+            return problem ?? AdminProblems.BadRequest($"Send the range as {Example}.");
+        }
+
+        var retention = connection.Config.Retention;
+        if (from >= to || to - from > retention)
+        {
+            return AdminProblems.BadRequest(from >= to
+                ? "from must be before to."
+                : $"The range is wider than store.retention ({Configuration.Durations.Format(retention)}); events older than that are gone. Narrow it.");
+        }
+
+        var replay = await operations.ReplayRangeAsync(id, from.Value, to.Value, body.DryRun).ConfigureAwait(false);
+        if (!body.DryRun)
+        {
+            Log.RangeReplayed(loggers.CreateLogger(AdminEndpoints.LogCategory), id, from.Value, to.Value, replay.Matched, replay.Queued);
+        }
+
+        return TypedResults.Json(new RangeReplayView(id, replay.Matched, body.DryRun, body.DryRun ? null : replay.Queued), AdminJson.Readable.RangeReplayView);
     }
 
     private static async Task<IResult> PurgeAsync(string id, EventOperations operations, ILoggerFactory loggers)
@@ -121,6 +174,9 @@ internal static partial class AdminTargetEndpoints
 
         [LoggerMessage(4103, LogLevel.Information, "Admin: {Count} dead letters of target {Target} purged.")]
         public static partial void Purged(ILogger logger, string target, long count);
+
+        [LoggerMessage(4105, LogLevel.Information, "Admin: target {Target}: events received from {From:O} to {To:O} replayed ({Matched} matched, {Queued} queued).")]
+        public static partial void RangeReplayed(ILogger logger, string target, DateTimeOffset from, DateTimeOffset to, long matched, long queued);
 
         [LoggerMessage(4104, LogLevel.Information, "Admin: target {Target} {Change}.")]
         public static partial void PauseChanged(ILogger logger, string target, string change);

@@ -53,11 +53,64 @@ internal sealed record DeadLetterView(string Id, DateTimeOffset DeadAt, string? 
 
 internal sealed record RedriveView(string Target, long Redriven);
 
+/// <param name="Ids">Only these dead letters; all when absent.</param>
+internal sealed record RedriveRequest(IReadOnlyList<string>? Ids);
+
+/// <param name="From">ISO-8601, received at or after.</param>
+/// <param name="To">ISO-8601, received before.</param>
+internal sealed record RangeReplayRequest(string? From, string? To, bool DryRun);
+
+/// <param name="Count">Events routed to the target and received in the range.</param>
+/// <param name="Queued">Of those, how many were queued now (the others were waiting or in flight already); absent on a dry run.</param>
+internal sealed record RangeReplayView(string Target, long Count, bool DryRun, long? Queued);
+
 internal sealed record PurgeView(string Target, long Purged);
 
 internal sealed record PauseView(string Target, bool Paused);
 
 internal sealed record TestEventView(string Id, string Target);
+
+/// <param name="WindowMinutes">How many minutes the counts, success rate and p95 cover, up to now.</param>
+internal sealed record OverviewView(
+    DateTimeOffset GeneratedAt,
+    int WindowMinutes,
+    IReadOnlyList<SourceOverviewView> Sources,
+    IReadOnlyList<TargetOverviewView> Targets,
+    IReadOnlyList<ConnectorOverviewView> Connectors);
+
+/// <param name="Minutes">One entry per minute of the window, oldest first.</param>
+internal sealed record SourceOverviewView(string Id, string Kind, IReadOnlyList<OutcomeCountsView> Minutes, OutcomeCountsView Totals);
+
+/// <summary>Ingest outcomes of a source; bad_request also counts 405, 413 and 415 answers.</summary>
+/// <param name="At">The minute's start; absent on totals.</param>
+internal sealed record OutcomeCountsView(
+    DateTimeOffset? At,
+    long Accepted,
+    long Duplicate,
+    long Unauthorized,
+    [property: JsonPropertyName("bad_request")] long BadRequest,
+    long Unavailable,
+    long Unrouted);
+
+/// <param name="LagSeconds">How long the oldest event waiting in ready has waited since it became ready.</param>
+/// <param name="Attempts">Delivery attempts in the window, all replicas.</param>
+/// <param name="SuccessRate">Share of those attempts delivered; absent when there were none.</param>
+/// <param name="P95Ms">95th percentile of attempt durations in the window (the upper bound of its bucket); absent when none.</param>
+/// <param name="Circuit">The worst state any replica reports: open, half-open, closed; unknown when none reported yet.</param>
+internal sealed record TargetOverviewView(
+    string Id, long Ready, long InFlight, long Retrying, long Dead, double LagSeconds, long Attempts, double? SuccessRate, double? P95Ms, string Circuit, bool Paused);
+
+/// <param name="Holder">The replica that holds the stream, when one does.</param>
+internal sealed record ConnectorOverviewView(
+    string Source, string Kind, bool Connected, string? Holder, DateTimeOffset? LastEventAt, long EventsReceived, long Reconnects, string? LastError);
+
+internal sealed record SourceListView(IReadOnlyList<SourceView> Sources);
+
+/// <param name="Path">Where the vendor calls; absent for a stream source, which Relay connects out to.</param>
+/// <param name="LastHour">Ingest outcomes over the last hour, all replicas.</param>
+internal sealed record SourceView(string Id, string Kind, string? Path, string DedupeWindow, IReadOnlyList<RouteView> Routes, OutcomeCountsView LastHour);
+
+internal sealed record RouteView(string Target, IReadOnlyList<string> Events, IReadOnlyList<string> Tags);
 
 /// <summary>The body of a test event: what it is, the test's own id (like a vendor's event id), for which target, when it was asked for.</summary>
 internal sealed record TestEventBody(string Type, string Id, string Target, DateTimeOffset RequestedAt);
@@ -70,10 +123,15 @@ internal sealed record TestEventBody(string Type, string Id, string Target, Date
 [JsonSerializable(typeof(TargetListView))]
 [JsonSerializable(typeof(DeadLetterListView))]
 [JsonSerializable(typeof(RedriveView))]
+[JsonSerializable(typeof(RedriveRequest))]
+[JsonSerializable(typeof(RangeReplayRequest))]
+[JsonSerializable(typeof(RangeReplayView))]
 [JsonSerializable(typeof(PurgeView))]
 [JsonSerializable(typeof(PauseView))]
 [JsonSerializable(typeof(TestEventView))]
 [JsonSerializable(typeof(TestEventBody))]
+[JsonSerializable(typeof(OverviewView))]
+[JsonSerializable(typeof(SourceListView))]
 internal sealed partial class AdminJson : JsonSerializerContext
 {
     /// <summary>

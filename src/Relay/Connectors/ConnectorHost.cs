@@ -17,9 +17,13 @@ internal sealed partial class ConnectorHost(
     EventAcceptor acceptor,
     StoreConnection connection,
     RelayMetrics metrics,
+    MinuteCounters counters,
+    ClusterReports reports,
     TimeProvider time,
     ILoggerFactory loggerFactory) : BackgroundService
 {
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, Running> _running = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggerFactory.CreateLogger<ConnectorHost>();
 
@@ -31,11 +35,37 @@ internal sealed partial class ConnectorHost(
     {
         try
         {
-            await configProvider.FollowAsync(ReconcileAsync, stoppingToken).ConfigureAwait(false);
+            await Task.WhenAll(configProvider.FollowAsync(ReconcileAsync, stoppingToken), ReportAsync(stoppingToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
         }
         finally
         {
             await Task.WhenAll(_running.Keys.ToArray().Select(StopAsync)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every few seconds, the holder of each stream tells the store how it is, so every replica's console shows it.</summary>
+    private async Task ReportAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ReportInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            foreach (var status in Connectors.Select(c => c.State.Status).Where(s => s.Role == ConnectorRole.Holder))
+            {
+                try
+                {
+                    await reports.ReportConnectorAsync(new ConnectorReport(
+                        status.Source, status.Owner, status.Connected, status.ConnectedSince, status.LastEventAt, status.EventsReceived,
+                        status.Reconnects, status.LastError, time.GetUtcNow())).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
+                {
+                    // The lease holder loses its lease too while the store is down; the next report will do.
+                }
+            }
         }
     }
 
@@ -64,6 +94,7 @@ internal sealed partial class ConnectorHost(
             acceptor,
             connection,
             metrics,
+            counters,
             time,
             loggerFactory.CreateLogger<ConnectorRuntime>());
         var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

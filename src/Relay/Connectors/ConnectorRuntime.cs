@@ -23,6 +23,7 @@ internal sealed partial class ConnectorRuntime : IDisposable
     private readonly ConnectorLeaseHolder _lease;
     private readonly EventAcceptor _acceptor;
     private readonly RelayMetrics _metrics;
+    private readonly MinuteCounters _counters;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private bool _attemptHealthy;
@@ -35,10 +36,12 @@ internal sealed partial class ConnectorRuntime : IDisposable
         EventAcceptor acceptor,
         StoreConnection connection,
         RelayMetrics metrics,
+        MinuteCounters counters,
         TimeProvider time,
         ILogger logger)
     {
         _source = source;
+        _counters = counters;
         Settings = settings;
         _currentSource = currentSource;
         _acceptor = acceptor;
@@ -157,7 +160,7 @@ internal sealed partial class ConnectorRuntime : IDisposable
         for (var failures = 1; ; failures++)
         {
             var source = _currentSource() ?? _source;
-            using var span = new IngestSpan(_metrics, source.Id, ActivityKind.Consumer);
+            using var span = new IngestSpan(_metrics, _counters, source.Id, ActivityKind.Consumer);
             try
             {
                 var summary = await _acceptor.AcceptAsync(source, [incoming], origin, _time.GetUtcNow()).ConfigureAwait(false);

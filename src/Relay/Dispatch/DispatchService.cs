@@ -1,3 +1,4 @@
+using Polly.CircuitBreaker;
 using Relay.Configuration;
 using Relay.Store;
 using Relay.Telemetry;
@@ -15,11 +16,15 @@ internal sealed class DispatchService(
     QueueSignals signals,
     DeferredChecks checks,
     RelayMetrics metrics,
+    MinuteCounters counters,
+    ClusterReports reports,
     TimeProvider time,
     ILoggerFactory loggerFactory) : BackgroundService
 {
     /// <summary>How long deliveries in flight may run on when their target is removed or the relay stops.</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan CircuitReportInterval = TimeSpan.FromSeconds(5);
 
     private readonly Dictionary<string, TargetDispatcher> _dispatchers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _reconcile = new(1, 1);
@@ -37,7 +42,7 @@ internal sealed class DispatchService(
     }
 
     /// <summary>The circuit breaker state of a target's dispatcher; null when no dispatcher runs for it (yet).</summary>
-    public Polly.CircuitBreaker.CircuitState? CircuitOf(string target) => Dispatchers.TryGetValue(target, out var dispatcher) ? dispatcher.Circuit : null;
+    public CircuitState? CircuitOf(string target) => Dispatchers.TryGetValue(target, out var dispatcher) ? dispatcher.Circuit : null;
 
     /// <summary>Tells this replica's dispatcher of a target that its pause flag changed; other replicas notice within a poll interval.</summary>
     public void PauseChanged(string target)
@@ -66,7 +71,29 @@ internal sealed class DispatchService(
         }
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => configProvider.FollowAsync(ReconcileAsync, stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        metrics.ObserveCircuits(() => Dispatchers.Select(d => KeyValuePair.Create(d.Key, d.Value.Circuit is CircuitState.Open or CircuitState.HalfOpen)));
+        return Task.WhenAll(configProvider.FollowAsync(ReconcileAsync, stoppingToken), ReportCircuitsAsync(stoppingToken));
+    }
+
+    /// <summary>Every few seconds, this replica's circuit states go to the store, so every replica's console shows them all.</summary>
+    private async Task ReportCircuitsAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(CircuitReportInterval, time);
+        do
+        {
+            try
+            {
+                await reports.ReportCircuitsAsync(Dispatchers.ToDictionary(d => d.Key, d => d.Value.CircuitName)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
+            {
+                // The next report will do; the console shows this replica's circuits as unknown meanwhile.
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
 
     private async Task ReconcileAsync(RelaySnapshot snapshot, CancellationToken stoppingToken)
     {
@@ -91,7 +118,7 @@ internal sealed class DispatchService(
             {
                 if (!Dispatchers.ContainsKey(id))
                 {
-                    var dispatcher = new TargetDispatcher(target, circuit, store, signals, checks, metrics, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
+                    var dispatcher = new TargetDispatcher(target, circuit, store, signals, checks, metrics, counters, time, loggerFactory.CreateLogger($"Relay.Dispatch.Target.{id}"));
                     lock (_dispatchers)
                     {
                         _dispatchers[id] = dispatcher;

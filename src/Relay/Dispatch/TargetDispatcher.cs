@@ -24,6 +24,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private readonly QueueSignals _signals;
     private readonly DeferredChecks _checks;
     private readonly RelayMetrics _metrics;
+    private readonly MinuteCounters _counters;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly DeliveryClient _client;
@@ -40,8 +41,17 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private long _pauseReadAt;
 
     public TargetDispatcher(
-        TargetConfig target, CircuitSettings circuit, EventStore store, QueueSignals signals, DeferredChecks checks, RelayMetrics metrics, TimeProvider time, ILogger logger)
+        TargetConfig target,
+        CircuitSettings circuit,
+        EventStore store,
+        QueueSignals signals,
+        DeferredChecks checks,
+        RelayMetrics metrics,
+        MinuteCounters counters,
+        TimeProvider time,
+        ILogger logger)
     {
+        _counters = counters;
         Target = target;
         _store = store;
         _signals = signals;
@@ -75,6 +85,15 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     private DateTimeOffset ProbeAt() => new(Volatile.Read(ref _probeAfterTicks), TimeSpan.Zero);
 
     public CircuitState Circuit => _circuitState.CircuitState;
+
+    /// <summary>The circuit's state as the admin API and the console name it.</summary>
+    public string CircuitName => Circuit switch
+    {
+        CircuitState.Closed => "closed",
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half-open",
+        _ => "isolated",
+    };
 
     public void Start() => _loop = Task.Run(RunAsync);
 
@@ -282,7 +301,9 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         var record = new AttemptRecord(Target.Id, attempt, now.ToUnixTimeMilliseconds(), result.Status, (long)result.Duration.TotalMilliseconds, result.Error);
         if (result.WasAttempted)
         {
-            _metrics.DeliveryAttempt(Target.Id, result.Outcome.ToString().ToLowerInvariant(), result.Duration);
+            var outcome = result.Outcome.ToString().ToLowerInvariant();
+            _metrics.DeliveryAttempt(Target.Id, outcome, result.Duration);
+            _counters.CountDelivery(Target.Id, outcome, result.Duration);
         }
 
         switch (result.Outcome)

@@ -79,6 +79,9 @@ public static class RelayHostingExtensions
         services.AddSingleton<EventStore>();
         services.AddSingleton<EventListing>();
         services.AddSingleton<EventOperations>();
+        services.AddSingleton<ClusterReports>();
+        services.AddSingleton<MinuteCounters>();
+        services.AddHostedService(sp => sp.GetRequiredService<MinuteCounters>());
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
         services.AddSingleton<EventAcceptor>();

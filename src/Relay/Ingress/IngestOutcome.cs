@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Relay.Store;
 using Relay.Telemetry;
 
 namespace Relay.Ingress;
@@ -26,18 +27,21 @@ internal enum IngestOutcome
 
 /// <summary>
 /// One ingest, observed the same way whichever way the event came (webhook or stream): a <c>relay.ingest</c> span for the
-/// event's trace, then one count and duration in <c>relay.ingress.requests</c> / <c>relay.ingress.ack_duration</c>.
+/// event's trace, then one count and duration in <c>relay.ingress.requests</c> / <c>relay.ingress.ack_duration</c>, and
+/// one count in the store's per-minute counts for the console.
 /// </summary>
 internal sealed class IngestSpan : IDisposable
 {
     private readonly RelayMetrics _metrics;
+    private readonly MinuteCounters _counters;
     private readonly string _source;
     private readonly Activity? _activity;
     private readonly long _started = Stopwatch.GetTimestamp();
 
-    public IngestSpan(RelayMetrics metrics, string source, ActivityKind kind)
+    public IngestSpan(RelayMetrics metrics, MinuteCounters counters, string source, ActivityKind kind)
     {
         _metrics = metrics;
+        _counters = counters;
         _source = source;
         _activity = RelayMetrics.ActivitySource.StartActivity("relay.ingest", kind);
         _activity?.SetTag("relay.source", source);
@@ -49,6 +53,7 @@ internal sealed class IngestSpan : IDisposable
         var name = MetricName(outcome);
         _activity?.SetTag("relay.outcome", name);
         _metrics.IngestRequest(_source, name, Stopwatch.GetElapsedTime(_started));
+        _counters.CountIngest(_source, name);
     }
 
     public void Dispose() => _activity?.Dispose();

@@ -19,6 +19,7 @@ internal sealed partial class IngressMiddleware(
     RelayConfigProvider configProvider,
     EventAcceptor acceptor,
     RelayMetrics metrics,
+    MinuteCounters counters,
     TimeProvider time,
     ILogger<IngressMiddleware> logger)
 {
@@ -41,7 +42,7 @@ internal sealed partial class IngressMiddleware(
 
     private async Task HandleAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
     {
-        using var span = new IngestSpan(metrics, binding.Config.Id, ActivityKind.Server);
+        using var span = new IngestSpan(metrics, counters, binding.Config.Id, ActivityKind.Server);
         span.End(await ProcessAsync(context, binding, values).ConfigureAwait(false));
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Relay.Configuration;
 using StackExchange.Redis;
 
 namespace Relay.Store;
@@ -21,19 +22,36 @@ internal sealed class EventListing(StoreConnection connection)
 
     private int Partitions => connection.Config.Partitions;
 
-    public async Task<IndexPage<EventSummary>> ListEventsAsync(string? source, int limit, IndexPosition? after)
+    /// <summary>
+    /// Events matching <paramref name="query"/>, newest first. Each query is driven by the narrowest index it can use
+    /// (an id; a target's state index; the type index of every type matching the glob; the source's index; else every
+    /// event), limited to the time range by the index's scores; the other filters are checked on the events read,
+    /// at most <see cref="ScanCapPerPartition"/> entries per index and partition per call.
+    /// </summary>
+    /// <param name="sources">The configured source ids, where an id query looks for a vendor's own id.</param>
+    /// <param name="targets">The configured target ids, for a state query that names no target.</param>
+    public async Task<IndexPage<EventSummary>> SearchAsync(
+        EventQuery query, IReadOnlyCollection<string> sources, IReadOnlyCollection<string> targets, int limit, IndexPosition? after)
     {
-        var (entries, next) = await PageAsync(
-            Keys.Index,
-            _ => SummaryFields,
-            values => !values[0].IsNull && (source is null || values[0] == source),
-            limit,
-            after).ConfigureAwait(false);
-        var deliveries = await ReadDeliveriesAsync(entries.Select(e => (e.Position.Id, e.Partition, TargetsOf(e.Values[3]), (Dictionary<string, RedisValue>?)null)).ToArray()).ConfigureAwait(false);
-        var items = entries.Select((e, i) => new EventSummary(
-            e.Position.Id, e.Values[0]!, e.Values[1]!, FromUnixMs((long)e.Values[2]), deliveries[i])).ToArray();
-        return new IndexPage<EventSummary>(items, next);
+        if (query.Id is { } id)
+        {
+            return await PageOfAsync(await FindByIdAsync(id, sources).ConfigureAwait(false), query, limit, after).ConfigureAwait(false);
+        }
+
+        if (query.State == DeliveryState.InFlight)
+        {
+            return await PageOfAsync(await InFlightAsync(query.Target is { } one ? [one] : targets).ConfigureAwait(false), query, limit, after).ConfigureAwait(false);
+        }
+
+        var scans = await DrivingIndexesAsync(query, targets).ConfigureAwait(false);
+        var range = (From: query.From?.ToUnixTimeMilliseconds(), To: query.To?.ToUnixTimeMilliseconds());
+        var (entries, next) = await PageAsync(scans, SummaryFields, values => Matches(query, values), limit, after, range).ConfigureAwait(false);
+        return new IndexPage<EventSummary>(await SummarizeAsync(entries, query).ConfigureAwait(false), next);
     }
+
+    /// <summary>Recent events, newest first, of one source or of all.</summary>
+    public Task<IndexPage<EventSummary>> ListEventsAsync(string? source, int limit, IndexPosition? after) =>
+        SearchAsync(new EventQuery(Source: source), [], [], limit, after);
 
     /// <summary>One event with its body, headers, per-target state and attempt history; null when unknown or expired.</summary>
     public async Task<EventDetail?> GetEventAsync(string id)
@@ -77,7 +95,7 @@ internal sealed class EventListing(StoreConnection connection)
     public async Task<IndexPage<DeadLetter>> ListDeadLettersAsync(string target, int limit, IndexPosition? after)
     {
         RedisValue[] fields = ["source", "type", "receivedAt", StoreWords.Attempts(target), StoreWords.Reason(target)];
-        var (entries, next) = await PageAsync(p => Keys.Dead(p, target), _ => fields, static _ => true, limit, after).ConfigureAwait(false);
+        var (entries, next) = await PageAsync(PerPartition(p => Keys.Dead(p, target)), fields, static _ => true, limit, after).ConfigureAwait(false);
         var items = entries.Select(e => new DeadLetter(
             e.Position.Id,
             FromUnixMs(e.Position.At),
@@ -92,6 +110,135 @@ internal sealed class EventListing(StoreConnection connection)
     /// <summary>Which targets an operator paused.</summary>
     public async Task<IReadOnlySet<string>> PausedTargetsAsync() =>
         (await connection.Database.HashKeysAsync(Keys.Paused).ConfigureAwait(false)).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
+
+    private (int Partition, RedisKey Index)[] PerPartition(Func<int, RedisKey> index) =>
+        [.. Enumerable.Range(0, Partitions).Select(p => (p, index(p)))];
+
+    /// <summary>
+    /// The indexes a query reads: a target's (or every target's) state index (for purged, the index of every event
+    /// routed to it); the type index of each type matching the glob; the source's index; or the index of every event.
+    /// </summary>
+    private async Task<IReadOnlyList<(int Partition, RedisKey Index)>> DrivingIndexesAsync(EventQuery query, IReadOnlyCollection<string> targets)
+    {
+        if (query.State is { } state)
+        {
+            var stateTargets = query.Target is { } one ? [one] : targets;
+            return [.. from p in Enumerable.Range(0, Partitions)
+                       from t in stateTargets
+                       select (p, state == DeliveryState.Purged ? Keys.Routed(p, t) : Keys.StateIndex(p, t, state.Name()))];
+        }
+
+        if (query.TypeGlob is { } glob)
+        {
+            var batch = connection.Database.CreateBatch();
+            var types = Enumerable.Range(0, Partitions).Select(p => (p, Read: batch.SortedSetRangeByRankAsync(Keys.Types(p)))).ToArray();
+            batch.Execute();
+            var indexes = new List<(int, RedisKey)>();
+            foreach (var (p, read) in types)
+            {
+                indexes.AddRange((await read.ConfigureAwait(false)).Select(t => (string)t!).Where(t => EventTypeGlob.IsMatch(glob, t)).Select(t => (p, Keys.TypeIndex(p, t))));
+            }
+
+            return indexes;
+        }
+
+        return query.Source is { } source ? PerPartition(p => Keys.SourceIndex(p, source)) : PerPartition(Keys.Index);
+    }
+
+    /// <summary>The filters checked on an event's summary fields (source, type, received-at, targets).</summary>
+    private static bool Matches(EventQuery query, RedisValue[] values) =>
+        !values[0].IsNull
+        && (query.Source is null || values[0] == query.Source)
+        && (query.TypeGlob is null || EventTypeGlob.IsMatch(query.TypeGlob, values[1]!))
+        && (query.Target is null || TargetsOf(values[3]).Contains(query.Target, StringComparer.Ordinal));
+
+    /// <summary>Summaries of the entries, with each target's state; a state query keeps only events in that state now.</summary>
+    private async Task<IReadOnlyList<EventSummary>> SummarizeAsync(IReadOnlyList<(IndexPosition Position, int Partition, RedisValue[] Values)> entries, EventQuery query)
+    {
+        var deliveries = await ReadDeliveriesAsync([.. entries.Select(e => (e.Position.Id, e.Partition, TargetsOf(e.Values[3]), (Dictionary<string, RedisValue>?)null))]).ConfigureAwait(false);
+        var summaries = new List<EventSummary>(entries.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (query.State is not { } state || deliveries[i].Any(d => d.State == state && (query.Target is null || d.Target == query.Target)))
+            {
+                summaries.Add(new EventSummary(e.Position.Id, e.Values[0]!, e.Values[1]!, FromUnixMs((long)e.Values[2]), deliveries[i]));
+            }
+        }
+
+        return summaries;
+    }
+
+    /// <summary>
+    /// An id query: an event id leads straight to its event; anything else is looked up as a vendor's own id (the
+    /// dedupe key) of each source in each partition, which finds it while the source's dedupe window holds.
+    /// </summary>
+    private async Task<IReadOnlyList<(string Id, int Partition)>> FindByIdAsync(string id, IReadOnlyCollection<string> sources)
+    {
+        if (EventIds.TryGetPartition(id, Partitions, out var partition))
+        {
+            return [(id, partition)];
+        }
+
+        var batch = connection.Database.CreateBatch();
+        var reads = (from p in Enumerable.Range(0, Partitions) from source in sources select (p, Read: batch.StringGetAsync(Keys.Dedupe(p, source, id)))).ToArray();
+        batch.Execute();
+        var found = new List<(string, int)>();
+        foreach (var (p, read) in reads)
+        {
+            if ((string?)await read.ConfigureAwait(false) is { } eventId)
+            {
+                found.Add((eventId, p));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The events being delivered now: the lease sets, small by nature (at most each target's concurrency per replica).</summary>
+    private async Task<IReadOnlyList<(string Id, int Partition)>> InFlightAsync(IReadOnlyCollection<string> targets)
+    {
+        var batch = connection.Database.CreateBatch();
+        var reads = (from p in Enumerable.Range(0, Partitions) from t in targets select (p, Read: batch.SortedSetRangeByRankAsync(Keys.Lease(p, t)))).ToArray();
+        batch.Execute();
+        var found = new List<(string, int)>();
+        foreach (var (p, read) in reads)
+        {
+            found.AddRange((await read.ConfigureAwait(false)).Select(id => ((string)id!, p)));
+        }
+
+        return found;
+    }
+
+    /// <summary>A page of a few known events: read, filtered, ordered newest first, cut at the cursor and the limit.</summary>
+    private async Task<IndexPage<EventSummary>> PageOfAsync(IReadOnlyList<(string Id, int Partition)> found, EventQuery query, int limit, IndexPosition? after)
+    {
+        var batch = connection.Database.CreateBatch();
+        var reads = found.DistinctBy(f => f.Id, StringComparer.Ordinal).Select(f => (f, Read: batch.HashGetAsync(Keys.Event(f.Partition, f.Id), SummaryFields))).ToArray();
+        batch.Execute();
+        var entries = new List<(IndexPosition Position, int Partition, RedisValue[] Values)>();
+        foreach (var (f, read) in reads)
+        {
+            var values = await read.ConfigureAwait(false);
+            if (Matches(query, values))
+            {
+                var position = new IndexPosition((long)values[2], f.Id);
+                if (InRange(query, position.At) && (after is null || position.CompareTo(after.Value) < 0))
+                {
+                    entries.Add((position, f.Partition, values));
+                }
+            }
+        }
+
+        var ordered = entries.OrderByDescending(e => e.Position).ToArray();
+        var page = ordered.Take(limit).ToArray();
+        var summaries = await SummarizeAsync(page, query).ConfigureAwait(false);
+        return new IndexPage<EventSummary>(summaries, ordered.Length > limit ? page[^1].Position : null);
+    }
+
+    private static bool InRange(EventQuery query, long receivedAt) =>
+        (query.From is null || receivedAt >= query.From.Value.ToUnixTimeMilliseconds())
+        && (query.To is null || receivedAt < query.To.Value.ToUnixTimeMilliseconds());
 
     private static RedisValue[] DeliveryFields(string target) =>
         [StoreWords.State(target), StoreWords.Attempts(target), StoreWords.Next(target), StoreWords.At(target), StoreWords.Reason(target)];
@@ -150,19 +297,21 @@ internal sealed class EventListing(StoreConnection connection)
     }
 
     /// <summary>
-    /// Reads a newest-first page from a sorted set kept per partition (score = time), merged across partitions.
-    /// Each partition gives its newest <paramref name="limit"/> matching entries after the cursor, so the newest
-    /// <paramref name="limit"/> of their union is exactly the global page. A partition that stops at its scan cap
-    /// may hold older matches not seen yet: the page then ends where that partition stopped.
+    /// Reads a newest-first page from sorted sets kept per partition (score = time), merged. Each set gives its newest
+    /// <paramref name="limit"/> matching entries after the cursor, so the newest <paramref name="limit"/> of their union
+    /// is exactly the global page. A set that stops at its scan cap may hold older matches not seen yet: the page then
+    /// ends where that set stopped. An entry found in several sets (one event in the state indexes of two targets)
+    /// is listed once.
     /// </summary>
     private async Task<(IReadOnlyList<(IndexPosition Position, int Partition, RedisValue[] Values)> Entries, IndexPosition? Next)> PageAsync(
-        Func<int, RedisKey> zsetOf,
-        Func<int, RedisValue[]> fieldsOf,
+        IReadOnlyList<(int Partition, RedisKey Index)> indexes,
+        RedisValue[] fields,
         Func<RedisValue[], bool> keep,
         int limit,
-        IndexPosition? after)
+        IndexPosition? after,
+        (long? From, long? To) range = default)
     {
-        var scans = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => ScanPartitionAsync(p, zsetOf(p), fieldsOf(p), keep, limit, after))).ConfigureAwait(false);
+        var scans = await Task.WhenAll(indexes.Select(ix => ScanPartitionAsync(ix.Partition, ix.Index, fields, keep, limit, after, range))).ConfigureAwait(false);
         IndexPosition? bound = null;
         foreach (var scan in scans)
         {
@@ -175,6 +324,7 @@ internal sealed class EventListing(StoreConnection connection)
         var merged = scans
             .SelectMany(s => s.Found.Select(f => (f.Position, s.Partition, f.Values)))
             .Where(e => bound is null || e.Position.CompareTo(bound.Value) >= 0)
+            .DistinctBy(e => e.Position.Id, StringComparer.Ordinal)
             .OrderByDescending(e => e.Position)
             .ToList();
         var more = merged.Count > limit || scans.Any(s => s.MayHaveMore);
@@ -184,8 +334,11 @@ internal sealed class EventListing(StoreConnection connection)
     }
 
     private async Task<(int Partition, List<(IndexPosition Position, RedisValue[] Values)> Found, IndexPosition? StoppedAt, bool MayHaveMore)> ScanPartitionAsync(
-        int partition, RedisKey zset, RedisValue[] fields, Func<RedisValue[], bool> keep, int limit, IndexPosition? after)
+        int partition, RedisKey zset, RedisValue[] fields, Func<RedisValue[], bool> keep, int limit, IndexPosition? after, (long? From, long? To) range = default)
     {
+        // "to" is exclusive: the newest score read is one millisecond before it.
+        var newest = range.To is { } to ? to - 1 : double.PositiveInfinity;
+        var oldest = range.From ?? double.NegativeInfinity;
         var found = new List<(IndexPosition, RedisValue[])>();
         var cursor = after;
         var chunk = Math.Max(limit, 64);
@@ -194,7 +347,7 @@ internal sealed class EventListing(StoreConnection connection)
         {
             // Continue from the last position rather than an offset, so events arriving meanwhile do not shift the page.
             var entries = await connection.Database.SortedSetRangeByScoreWithScoresAsync(
-                zset, double.NegativeInfinity, cursor?.At ?? double.PositiveInfinity, Exclude.None, Order.Descending, 0, chunk).ConfigureAwait(false);
+                zset, oldest, Math.Min(cursor?.At ?? double.PositiveInfinity, newest), Exclude.None, Order.Descending, 0, chunk).ConfigureAwait(false);
             var fresh = entries
                 .Select(e => new IndexPosition((long)e.Score, (string)e.Element!))
                 .Where(pos => cursor is null || pos.CompareTo(cursor.Value) < 0)

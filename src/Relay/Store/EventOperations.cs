@@ -8,7 +8,7 @@ namespace Relay.Store;
 /// </summary>
 internal sealed class EventOperations(StoreConnection connection, QueueSignals signals, TimeProvider time)
 {
-    /// <summary>Dead letters redriven per round trip.</summary>
+    /// <summary>Dead letters redriven or purged per round trip.</summary>
     private const int RedriveChunk = 500;
 
     private StoreKeys Keys => connection.Keys;
@@ -31,6 +31,55 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
         }
 
         return outcomes;
+    }
+
+    /// <summary>
+    /// Replays every event routed to <paramref name="target"/> and received in [<paramref name="from"/>,
+    /// <paramref name="to"/>), whatever its state, a page at a time; with <paramref name="dryRun"/> only counts them.
+    /// Safe to repeat: an event still waiting from the first call is not queued twice.
+    /// </summary>
+    public async Task<RangeReplay> ReplayRangeAsync(string target, DateTimeOffset from, DateTimeOffset to, bool dryRun)
+    {
+        var (min, max) = (from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() - 1);
+        var counts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
+            connection.Database.SortedSetLengthAsync(Keys.Routed(p, target), min, max))).ConfigureAwait(false);
+        var matched = counts.Sum();
+        if (dryRun || matched == 0)
+        {
+            return new RangeReplay(matched, 0);
+        }
+
+        var queued = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(async p =>
+        {
+            long queuedHere = 0;
+
+            // Offsets are stable: requeueing changes an event's state, never the routed index it is read from.
+            for (long skip = 0; ; skip += RedriveChunk)
+            {
+                var ids = await connection.Database.SortedSetRangeByScoreAsync(Keys.Routed(p, target), min, max, skip: skip, take: RedriveChunk).ConfigureAwait(false);
+                var outcomes = await Task.WhenAll(ids.Select(id => RequeueAsync(p, id!, target, StoreWords.RequeueAny))).ConfigureAwait(false);
+                queuedHere += outcomes.Count(o => o == RequeueOutcome.Queued);
+                if (ids.Length < RedriveChunk)
+                {
+                    return queuedHere;
+                }
+            }
+        })).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        signals.Wake(target);
+        return new RangeReplay(matched, queued.Sum());
+    }
+
+    /// <summary>Moves the named dead letters of a target back to ready, attempts reset; returns how many were queued.</summary>
+    public async Task<long> RedriveAsync(string target, IReadOnlyCollection<string> ids)
+    {
+        var outcomes = await Task.WhenAll(ids
+            .Select(id => (Id: id, Known: EventIds.TryGetPartition(id, Partitions, out var p), Partition: p))
+            .Where(e => e.Known)
+            .Select(e => RequeueAsync(e.Partition, e.Id, target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        signals.Wake(target);
+        return outcomes.Count(o => o == RequeueOutcome.Queued);
     }
 
     /// <summary>Moves every dead letter of a target back to ready, attempts reset; returns how many were queued.</summary>
@@ -67,10 +116,21 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
     public async Task<long> PurgeDeadAsync(string target)
     {
         var upTo = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var purged = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
-            connection.Database.ScriptEvaluateAsync(StoreScripts.Purge, [Keys.Dead(p, target)], [upTo]))).ConfigureAwait(false);
+        var purged = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(async p =>
+        {
+            long dropped = 0, chunk;
+            do
+            {
+                // In chunks, so that purging a large backlog never holds the store for long in one script.
+                chunk = (long)await connection.Database.ScriptEvaluateAsync(
+                    StoreScripts.Purge, [Keys.Dead(p, target), .. Keys.StateIndexes(p, target)], [upTo, RedriveChunk]).ConfigureAwait(false);
+                dropped += chunk;
+            }
+            while (chunk == RedriveChunk);
+            return dropped;
+        })).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
-        return purged.Sum(r => (long)r);
+        return purged.Sum();
     }
 
     /// <summary>

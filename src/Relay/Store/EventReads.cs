@@ -14,6 +14,22 @@ internal readonly record struct IndexPosition(long At, string Id) : IComparable<
     }
 }
 
+/// <summary>What an operator searches events by; every filter is optional and they all apply together.</summary>
+/// <param name="TypeGlob">Event type, with <c>*</c> matching any run of characters.</param>
+/// <param name="State">With <paramref name="Target"/>: that target's state; without: any target's.</param>
+/// <param name="Target">Events routed to this target.</param>
+/// <param name="From">Received at or after.</param>
+/// <param name="To">Received before.</param>
+/// <param name="Id">An event id (the <c>webhook-id</c> targets get), or a vendor's own id (the source's dedupe key).</param>
+internal sealed record EventQuery(
+    string? Source = null,
+    string? TypeGlob = null,
+    DeliveryState? State = null,
+    string? Target = null,
+    DateTimeOffset? From = null,
+    DateTimeOffset? To = null,
+    string? Id = null);
+
 /// <summary>One page of a newest-first listing; <paramref name="Next"/> is where the following page starts, null at the end.</summary>
 internal sealed record IndexPage<T>(IReadOnlyList<T> Items, IndexPosition? Next);
 
@@ -87,6 +103,11 @@ internal sealed record EventDetail(
 
 /// <summary>A dead letter; the event fields are null when retention has already expired the event.</summary>
 internal sealed record DeadLetter(string Id, DateTimeOffset DeadAt, string? Source, string? Type, DateTimeOffset? ReceivedAt, int Attempts, string? Reason);
+
+/// <summary>What a replay by time range found and did.</summary>
+/// <param name="Matched">Events routed to the target and received in the range.</param>
+/// <param name="Queued">Of those, how many were queued (the others were waiting or being delivered already).</param>
+internal readonly record struct RangeReplay(long Matched, long Queued);
 
 /// <summary>What <c>requeue.lua</c> did with one event for one target (its return codes).</summary>
 internal enum RequeueOutcome

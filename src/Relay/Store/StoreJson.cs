@@ -7,4 +7,5 @@ namespace Relay.Store;
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(IReadOnlyList<KeyValuePair<string, string>>))]
 [JsonSerializable(typeof(AttemptRecord))]
+[JsonSerializable(typeof(ConnectorReport))]
 internal sealed partial class StoreJson : JsonSerializerContext;

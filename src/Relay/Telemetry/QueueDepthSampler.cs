@@ -4,8 +4,9 @@ using Relay.Store;
 namespace Relay.Telemetry;
 
 /// <summary>
-/// Samples each target's queue depths from the store every few seconds for the <c>relay.queue.depth</c> gauge.
-/// Gauge callbacks are synchronous and must not wait on the network, so they read this cache instead.
+/// Samples each target's queue depths and lag from the store every few seconds for the <c>relay.queue.depth</c> and
+/// <c>relay.queue.lag</c> gauges. Gauge callbacks are synchronous and must not wait on the network, so they read this
+/// cache instead.
 /// </summary>
 internal sealed partial class QueueDepthSampler(
     RelayConfigProvider configProvider, EventStore store, RelayMetrics metrics, TimeProvider time, ILogger<QueueDepthSampler> logger) : BackgroundService
@@ -19,9 +20,13 @@ internal sealed partial class QueueDepthSampler(
         {
             try
             {
-                var targets = configProvider.Current.Config.Targets.Keys.ToArray();
+                var config = configProvider.Current.Config;
+                var targets = config.Targets.Keys.ToArray();
+                metrics.AnnounceSeries(config.Sources.Keys, targets);
                 var counts = await Task.WhenAll(targets.Select(store.CountAsync)).ConfigureAwait(false);
                 metrics.SetQueueDepths(targets.Zip(counts).ToDictionary(p => p.First, p => p.Second));
+                var lags = await Task.WhenAll(targets.Select(store.LagAsync)).ConfigureAwait(false);
+                metrics.SetQueueLags(targets.Zip(lags).ToDictionary(p => p.First, p => p.Second));
             }
             catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
             {

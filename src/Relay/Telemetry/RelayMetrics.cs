@@ -27,6 +27,8 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _connectorReconnects;
     private readonly ConcurrentDictionary<string, int> _connectorConnected = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
+    private IReadOnlyDictionary<string, TimeSpan> _queueLags = new Dictionary<string, TimeSpan>();
+    private Func<IEnumerable<KeyValuePair<string, bool>>> _circuitsOpen = static () => [];
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -40,6 +42,25 @@ internal sealed class RelayMetrics
         _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
         meter.CreateObservableGauge("relay.sse.connected", ObserveConnectorConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
         meter.CreateObservableGauge("relay.queue.depth", ObserveQueueDepths, "{event}", "Events per target and state (ready, in_flight, retrying, dead), sampled from the store.");
+        meter.CreateObservableGauge("relay.queue.lag", ObserveQueueLags, "s", "Per target, how long the oldest event waiting in ready has waited since it became ready, sampled from the store.");
+        meter.CreateObservableGauge("relay.dispatch.circuit_open", ObserveCircuits, "{circuit}", "1 while the target's circuit breaker is open or half-open on this replica, else 0.");
+    }
+
+    /// <summary>
+    /// Makes the counters that alerts take an increase() of start at 0 for every configured source and target, so the
+    /// first dead letter or the first 503 after a start is an increase Prometheus can see.
+    /// </summary>
+    public void AnnounceSeries(IEnumerable<string> sources, IEnumerable<string> targets)
+    {
+        foreach (var source in sources)
+        {
+            _ingestRequests.Add(0, new TagList { { "source", source }, { "outcome", "unavailable" } });
+        }
+
+        foreach (var target in targets)
+        {
+            _deadLettered.Add(0, new KeyValuePair<string, object?>("target", target));
+        }
     }
 
     public void IngestRequest(string source, string outcome, TimeSpan elapsed)
@@ -66,6 +87,17 @@ internal sealed class RelayMetrics
     public void ConnectorReconnect(string source) => _connectorReconnects.Add(1, new KeyValuePair<string, object?>("source", source));
 
     public void SetQueueDepths(IReadOnlyDictionary<string, TargetCounts> depths) => Volatile.Write(ref _queueDepths, depths);
+
+    public void SetQueueLags(IReadOnlyDictionary<string, TimeSpan> lags) => Volatile.Write(ref _queueLags, lags);
+
+    /// <summary>Where the circuit gauge reads each target's breaker from: the running dispatchers.</summary>
+    public void ObserveCircuits(Func<IEnumerable<KeyValuePair<string, bool>>> open) => Volatile.Write(ref _circuitsOpen, open);
+
+    private IEnumerable<Measurement<double>> ObserveQueueLags() =>
+        Volatile.Read(ref _queueLags).Select(static l => new Measurement<double>(l.Value.TotalSeconds, new KeyValuePair<string, object?>("target", l.Key)));
+
+    private IEnumerable<Measurement<int>> ObserveCircuits() =>
+        Volatile.Read(ref _circuitsOpen)().Select(static c => new Measurement<int>(c.Value ? 1 : 0, new KeyValuePair<string, object?>("target", c.Key)));
 
     private IEnumerable<Measurement<int>> ObserveConnectorConnected() =>
         _connectorConnected.Select(static s => new Measurement<int>(s.Value, new KeyValuePair<string, object?>("source", s.Key)));

@@ -25,7 +25,7 @@ public sealed class EventListingTests
         // Most in one partition, so a chunk read from it can consist of nothing but entries the cursor has passed.
         var ids = await AcceptAsync(store, "same-ms", 150, _ => at, partition: i => i < 140 ? 0 : 1);
 
-        var (seen, pages) = await AllPagesAsync(listing, source: null, limit: 40);
+        var (seen, pages) = await AllPagesAsync(listing, new EventQuery(), limit: 40);
 
         Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
         Assert.Equal(ids.OrderDescending(StringComparer.Ordinal), seen);
@@ -34,7 +34,7 @@ public sealed class EventListingTests
 
     [Theory]
     [MemberData(nameof(Stores))]
-    public async Task ListEvents_RareSourceBelowScanCap_ShortPagesWithCursorStillReachEveryMatch(string storeName)
+    public async Task Search_RareSourceWithinABusyType_ShortPagesWithCursorStillReachEveryMatch(string storeName)
     {
         await using var crm = await FakeTarget.StartAsync();
         await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), AdminApi.Yaml(crm));
@@ -44,21 +44,41 @@ public sealed class EventListingTests
         var rare = await AcceptAsync(store, "rare", 3, i => start.AddMilliseconds(i), partition: _ => 1);
         await AcceptAsync(store, "busy", 2500, i => start.AddSeconds(1).AddMilliseconds(i), partition: _ => 1);
 
-        var (found, pages) = await AllPagesAsync(listing, source: "rare", limit: 50);
+        // The type drives the query (its index holds all 2,503), the source is checked on each event read: the first
+        // page stops at the scan cap and hands back a cursor, and following it reaches every match.
+        var (found, pages) = await AllPagesAsync(listing, new EventQuery(Source: "rare", TypeGlob: "t"), limit: 50);
 
         Assert.Equal(rare.OrderDescending(StringComparer.Ordinal), found);
         Assert.True(pages >= 2, "the first page stops at the scan cap and hands back a cursor");
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Search_RareSource_FoundOnTheFirstPageThroughTheSourceIndex(string storeName)
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), AdminApi.Yaml(crm));
+        var store = relay.Services.GetRequiredService<EventStore>();
+        var listing = relay.Services.GetRequiredService<EventListing>();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var rare = await AcceptAsync(store, "rare", 3, i => start.AddMilliseconds(i), partition: _ => 1);
+        await AcceptAsync(store, "busy", 2500, i => start.AddSeconds(1).AddMilliseconds(i), partition: _ => 1);
+
+        var (found, pages) = await AllPagesAsync(listing, new EventQuery(Source: "rare"), limit: 50);
+
+        Assert.Equal(rare.OrderDescending(StringComparer.Ordinal), found);
+        Assert.Equal(1, pages);
+    }
+
     /// <summary>Follows the cursor to the end (at most 20 pages); returns every id listed, in order, and the page count.</summary>
-    private static async Task<(List<string> Ids, int Pages)> AllPagesAsync(EventListing store, string? source, int limit)
+    private static async Task<(List<string> Ids, int Pages)> AllPagesAsync(EventListing store, EventQuery query, int limit)
     {
         var ids = new List<string>();
         IndexPosition? cursor = null;
         var pages = 0;
         do
         {
-            var page = await store.ListEventsAsync(source, limit, cursor);
+            var page = await store.SearchAsync(query, [], [], limit, cursor);
             ids.AddRange(page.Items.Select(e => e.Id));
             cursor = page.Next;
             pages++;

@@ -1,4 +1,4 @@
-namespace Relay.Ingress;
+namespace Relay.Configuration;
 
 /// <summary>
 /// Matches event types against route globs such as <c>signature_request.*</c>, <c>signature-api:*</c> or <c>*.done</c>.
