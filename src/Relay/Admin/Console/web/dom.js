@@ -65,18 +65,24 @@ export function replaceContent(container, ...children) {
   }
 }
 
-/** A table: columns are { label, class } or strings; rows are arrays of cells (nodes or text). */
-export function table(caption, columns, rows, empty = 'Nothing to show.') {
+/**
+ * A table: columns are { label, class } or strings; rows are arrays of cells (nodes or text). With rowHeaders, each
+ * row's first cell names the row (a source, a target) and is its header for assistive technology.
+ */
+export function table(caption, columns, rows, empty = 'Nothing to show.', { rowHeaders = false } = {}) {
   if (rows.length === 0) {
     return h('p', { class: 'empty' }, empty);
   }
 
   const heads = columns.map(c => (typeof c === 'string' ? { label: c } : c));
+  const cell = (content, i) => (rowHeaders && i === 0
+    ? h('th', { scope: 'row', class: heads[i]?.class }, content)
+    : h('td', { class: heads[i]?.class }, content));
   return h('div', { class: 'table-wrap' },
     h('table', null,
       h('caption', { class: 'visually-hidden' }, caption),
       h('thead', null, h('tr', null, heads.map(c => h('th', { scope: 'col', class: c.class }, c.label)))),
-      h('tbody', null, rows.map(row => h('tr', null, row.map((cell, i) => h('td', { class: heads[i]?.class }, cell)))))));
+      h('tbody', null, rows.map(row => h('tr', null, row.map(cell))))));
 }
 
 /** A definition list of [term, value] pairs. */

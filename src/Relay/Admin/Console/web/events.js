@@ -3,7 +3,7 @@
 import * as api from './api.js';
 import { badge, complain, eventLink, field, h, inputToIso, isoToInput, table, time } from './dom.js';
 
-export const STATES = ['pending', 'in-flight', 'delivered', 'retrying', 'dead', 'quarantined'];
+export const STATES = ['pending', 'in-flight', 'delivered', 'retrying', 'dead', 'quarantined', 'purged'];
 const FILTERS = ['source', 'type', 'target', 'state', 'from', 'to', 'id'];
 const PAGE_SIZE = 50;
 

@@ -58,7 +58,7 @@ function sourcesSection(data) {
   const sources = data.sources ?? [];
   const minutes = data.windowMinutes ?? WINDOW_MINUTES;
   const rows = sources.map(s => [
-    h('strong', null, s.id),
+    s.id,
     s.kind,
     ...OUTCOMES.map(([key]) => count(s.totals?.[key] ?? 0)),
     chart(s),
@@ -70,7 +70,7 @@ function sourcesSection(data) {
   return h('section', { 'aria-labelledby': 'sources-heading' },
     h('h2', { id: 'sources-heading' }, 'Sources'),
     h('p', { class: 'lead' }, `Requests and streamed events per outcome over the last ${minutes} minutes.`),
-    table('Events per source and outcome', ['Source', 'Kind', ...OUTCOMES.map(([, label]) => ({ label, class: 'num' })), 'Per minute'], rows, 'No sources are configured.'),
+    table('Events per source and outcome', ['Source', 'Kind', ...OUTCOMES.map(([, label]) => ({ label, class: 'num' })), 'Per minute'], rows, 'No sources are configured.', { rowHeaders: true }),
     legend(),
     perMinute);
 }
@@ -125,7 +125,7 @@ function targetsSection(targets, full) {
   return h('section', { 'aria-labelledby': 'targets-heading' },
     h('h2', { id: 'targets-heading' }, 'Targets'),
     full ? h('p', { class: 'lead' }, 'Lag is the age of the oldest event ready for delivery. Success rate and p95 cover the last 15 minutes of attempts.') : null,
-    table('Targets', columns, rows, 'No targets are configured.'));
+    table('Targets', columns, rows, 'No targets are configured.', { rowHeaders: true }));
 }
 
 function connectorsSection(connectors) {
@@ -134,8 +134,8 @@ function connectorsSection(connectors) {
     table('Stream connectors',
       ['Source', 'Kind', 'State', 'Holder', 'Last event (UTC)', { label: 'Events', class: 'num' }, { label: 'Reconnects', class: 'num' }, 'Last error'],
       connectors.map(c => [
-        h('strong', null, c.source), c.kind, badge(c.connected ? 'connected' : 'disconnected'), c.holder ?? '—', time(c.lastEventAt),
+        c.source, c.kind, badge(c.connected ? 'connected' : 'disconnected'), c.holder ?? '—', time(c.lastEventAt),
         count(c.eventsReceived), count(c.reconnects), c.lastError ?? '—',
       ]),
-      'No stream sources are configured.'));
+      'No stream sources are configured.', { rowHeaders: true }));
 }

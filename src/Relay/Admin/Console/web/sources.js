@@ -22,14 +22,14 @@ export async function render(main, { signal }) {
     table('Sources',
       ['Source', 'Kind', 'Path', 'Dedupe window', 'Routes', ...OUTCOMES.map(([, label]) => ({ label, class: 'num' }))],
       sources.map(s => [
-        h('strong', null, s.id),
+        s.id,
         s.kind,
         s.path ? h('code', null, s.path) : 'stream',
         s.dedupeWindow ?? '—',
         routes(s.routes ?? []),
         ...OUTCOMES.map(([key]) => count(s.lastHour?.[key] ?? 0)),
       ]),
-      'No sources are configured.'));
+      'No sources are configured.', { rowHeaders: true }));
 }
 
 function routes(list) {

@@ -88,14 +88,9 @@ export async function render(main, { id, signal }) {
       await Promise.all([loadStatus(), loadDead()]);
     }));
     redriveSelected.addEventListener('click', () => act(async () => {
-      // Each chosen event is delivered again to this target alone: its state is reset and it leaves the dead
-      // letters for the ready queue in one step, as a redrive does.
       const ids = boxes.filter(b => b.checked).map(b => b.value);
-      for (const eventId of ids) {
-        await api.post(`events/${api.seg(eventId)}/replay`, { targets: [id] }, signal);
-      }
-
-      notify(`${ids.length} dead letter${ids.length === 1 ? '' : 's'} of ${id} redriven: back in the ready queue, attempts counted from 1.`);
+      const result = await api.post(`${base}/dead-letters/redrive`, { ids }, signal);
+      notify(`${result.redriven} dead letter${result.redriven === 1 ? '' : 's'} of ${id} redriven: back in the ready queue, attempts counted from 1.`);
       await Promise.all([loadStatus(), loadDead()]);
     }));
     purge.addEventListener('click', () => askPurge(confirmation, purge));
@@ -204,7 +199,9 @@ export async function render(main, { id, signal }) {
     confirm.addEventListener('click', () => act(async () => {
       const result = await api.post(`${base}/replay`, { ...span, dryRun: false }, signal);
       outcome.replaceChildren();
-      notify(`${count(result.count)} event${result.count === 1 ? '' : 's'} replayed to ${id}.`);
+      const waiting = result.count - (result.queued ?? result.count);
+      notify(`${count(result.count)} event${result.count === 1 ? '' : 's'} replayed to ${id}`
+        + (waiting > 0 ? ` (${count(waiting)} of them were still waiting from an earlier replay and were not queued twice).` : '.'));
       await loadStatus();
     }));
     outcome.replaceChildren(h('div', { class: 'panel', role: 'group', 'aria-label': 'Confirm the replay' },

@@ -10,5 +10,5 @@ export async function render(main, { signal }) {
     table('Targets',
       ['Target', { label: 'Ready', class: 'num' }, { label: 'In flight', class: 'num' }, { label: 'Retrying', class: 'num' }, { label: 'Dead', class: 'num' }, 'Circuit', 'Paused'],
       targets.map(t => [targetLink(t.id), count(t.ready), count(t.inFlight), count(t.retrying), count(t.dead), badge(t.circuit), t.paused ? badge('paused') : yesNo(false)]),
-      'No targets are configured.'));
+      'No targets are configured.', { rowHeaders: true }));
 }
