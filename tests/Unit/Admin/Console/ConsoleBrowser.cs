@@ -77,6 +77,8 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
                 TimezoneId = "UTC",
                 BaseURL = relay.ToString(),
             });
+            // The machine is shared with other tests: give pages and their assertions room.
+            Assertions.SetDefaultExpectTimeout(15_000);
             context.SetDefaultTimeout(15_000);
             context.SetDefaultNavigationTimeout(15_000);
             var page = context.Pages.Count > 0 ? context.Pages[0] : await context.NewPageAsync();

@@ -18,6 +18,10 @@ public sealed class ConsoleBrowserTests
         await using var crm = await FakeTarget.StartAsync();
         await using var relay = await RelayHost.StartAsync(TestStore.Garnet, AdminApi.Yaml(crm));
         await AdminApi.SendAsync(relay, "signin-1");
+        using var admin = AdminApi.Client(relay);
+
+        // Each replica flushes its per-minute counts to the store about once a second.
+        await AdminApi.WaitForAsync(admin, "/admin/sources", s => s.GetProperty("sources").EnumerateArray().Single(x => x.GetProperty("id").GetString() == "yousign").GetProperty("lastHour").GetProperty("accepted").GetInt64() == 1);
         await using var browser = await ConsoleBrowser.StartAsync(relay.Client.BaseAddress!);
         var page = browser.Page;
 
@@ -38,6 +42,15 @@ public sealed class ConsoleBrowserTests
 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview", Level = 1 })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "crm", Exact = true })).ToBeVisibleAsync();
+        var yousign = Row(page.Locator("section[aria-labelledby=sources-heading]"), "yousign");
+        await Expect(yousign.GetByRole(AriaRole.Cell).Nth(1)).ToHaveTextAsync("1");
+
+        // Sources: kind, path and routes, with the last hour's counters.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Sources", Exact = true }).ClickAsync();
+        var source = Row(page.Locator("main"), "yousign");
+        await Expect(source).ToContainTextAsync("/hooks/yousign");
+        await Expect(source).ToContainTextAsync("→ crm");
+        await Expect(source.GetByRole(AriaRole.Cell).Nth(4)).ToHaveTextAsync("1");
         var cookies = await browser.Context.CookiesAsync();
         Assert.True(cookies.Single(c => c.Name == "relay_session").HttpOnly);
         Assert.False(cookies.Single(c => c.Name == "relay_csrf").HttpOnly);
@@ -75,15 +88,30 @@ public sealed class ConsoleBrowserTests
         await AdminApi.SendAsync(relay, "story-1", requestId: "sr-4711");
         await AdminApi.SendAsync(relay, "story-2", requestId: "sr-4712");
         await AdminApi.SendAsync(relay, "story-other", path: "/hooks/other");
+        await AdminApi.SendAsync(relay, "story-1", requestId: "sr-4711");
+        var forged = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "not-the-secret", Signing.YousignEvent("forged-1")));
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         await AdminApi.WaitForAsync(admin, "/admin/targets/crm/dead-letters", d => d.GetProperty("deadLetters").GetArrayLength() == 3);
+        await AdminApi.WaitForAsync(admin, "/admin/overview", o =>
+            o.GetProperty("targets").EnumerateArray().All(t => t.TryGetProperty("successRate", out _))
+            && o.GetProperty("sources").EnumerateArray().Single(x => x.GetProperty("id").GetString() == "yousign").GetProperty("totals") is var totals
+            && totals.GetProperty("duplicate").GetInt64() == 1 && totals.GetProperty("unauthorized").GetInt64() == 1);
         await using var browser = await ConsoleBrowser.StartAsync(relay.Client.BaseAddress!);
         var page = browser.Page;
         await browser.SignInAsync();
-        await Expect(page.Locator("#overview")).ToContainTextAsync("crm");
+        await Expect(Row(page.Locator("section[aria-labelledby=targets-heading]"), "crm")).ToContainTextAsync("0 %");
+        await Expect(Row(page.Locator("section[aria-labelledby=sources-heading]"), "other")).ToBeVisibleAsync();
         await browser.ScreenshotAsync("overview");
 
-        // Find the dead-lettered events of one source by searching.
+        // The vendor's own event id finds its event.
         await page.GetByRole(AriaRole.Link, new() { Name = "Events", Exact = true }).ClickAsync();
+        await page.GetByLabel("Id", new() { Exact = true }).FillAsync("story-1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await Expect(page.Locator("#event-results tbody tr")).ToHaveCountAsync(1);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Clear" }).ClickAsync();
+        await Expect(page.GetByLabel("Id", new() { Exact = true })).ToBeEmptyAsync();
+
+        // Find the dead-lettered events of one source by searching.
         await page.GetByLabel("Source", new() { Exact = true }).FillAsync("yousign");
         await page.GetByLabel("Target", new() { Exact = true }).FillAsync("crm");
         await page.GetByLabel("State", new() { Exact = true }).SelectOptionAsync("dead");
@@ -186,6 +214,38 @@ public sealed class ConsoleBrowserTests
     }
 
     [Fact]
+    public async Task Target_ReplayTimeRange_DryRunCountsThenConfirmReplays()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, AdminApi.Yaml(crm));
+        using var admin = AdminApi.Client(relay);
+        var from = DateTimeOffset.UtcNow.AddSeconds(-2);
+        for (var i = 0; i < 3; i++)
+        {
+            await AdminApi.SendAsync(relay, $"range-{i}", requestId: $"sr-range-{i}");
+        }
+
+        await crm.WaitForAsync(3);
+        await using var browser = await ConsoleBrowser.StartAsync(relay.Client.BaseAddress!);
+        var page = browser.Page;
+        await browser.SignInAsync();
+        await browser.OpenAsync("#/targets/crm", "Target crm");
+
+        await page.GetByLabel("From (UTC)").FillAsync(from.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await page.GetByLabel("To (UTC)").FillAsync(DateTimeOffset.UtcNow.AddMinutes(1).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Count events (dry run)" }).ClickAsync();
+
+        await Expect(page.Locator("#replay-count-text")).ToContainTextAsync("3 events received from");
+        await Task.Delay(500);
+        Assert.Equal(3, crm.Received.Count);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Replay 3 events" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("3 events replayed to crm");
+        var received = await crm.WaitForAsync(6);
+        Assert.Equal(received.Take(3).Select(r => r.Header("webhook-id")).Order(), received.Skip(3).Select(r => r.Header("webhook-id")).Order());
+        AssertCleanSession(browser);
+    }
+
+    [Fact]
     public async Task Event_ReplayToChosenTarget_OnlyThatTargetGetsItAgain()
     {
         await using var crm = await FakeTarget.StartAsync();
@@ -239,6 +299,10 @@ public sealed class ConsoleBrowserTests
         await Expect(page.Locator("#event-results tbody tr")).ToHaveCountAsync(1);
         AssertCleanSession(browser);
     }
+
+    /// <summary>The table row whose row header is exactly <paramref name="header"/> (a source, a target).</summary>
+    private static ILocator Row(ILocator scope, string header) =>
+        scope.Locator("tbody tr").Filter(new() { Has = scope.Page.GetByRole(AriaRole.Rowheader, new() { Name = header, Exact = true }) });
 
     /// <summary>The key never in a URL the browser visited, and no script error or CSP violation on any page.</summary>
     private static void AssertCleanSession(ConsoleBrowser browser)
