@@ -1,8 +1,12 @@
+using Relay.Admin.Console;
 using Relay.Configuration;
 
 namespace Relay.Admin;
 
-/// <summary>The admin API: one route group under <c>/admin</c>, behind the key check and the store-outage mapping.</summary>
+/// <summary>
+/// The admin API: one route group under <c>/admin</c>, behind the key check and the store-outage mapping; and the
+/// operator console over it at <c>/admin/ui/</c>.
+/// </summary>
 internal static class AdminEndpoints
 {
     public const string Prefix = "/admin";
@@ -16,7 +20,7 @@ internal static class AdminEndpoints
         var listener = AdminListener.Configure(builder, admin.Urls, out var error);
         if (error is not null)
         {
-            Console.Error.WriteLine($"Relay cannot start: {error}");
+            System.Console.Error.WriteLine($"Relay cannot start: {error}");
             return false;
         }
 
@@ -35,6 +39,7 @@ internal static class AdminEndpoints
 
     public static void MapRelayAdmin(this WebApplication app)
     {
+        app.MapRelayConsole();
         var admin = app.MapGroup(Prefix)
             .AddEndpointFilter<AdminAuthFilter>()
             .AddEndpointFilter<StoreUnavailableFilter>()

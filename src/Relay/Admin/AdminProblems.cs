@@ -20,6 +20,12 @@ internal static class AdminProblems
 
     public static ProblemHttpResult Unauthorized(string detail) => Problem(StatusCodes.Status401Unauthorized, "Unauthorized", detail);
 
+    public static ProblemHttpResult Forbidden(string detail) => Problem(StatusCodes.Status403Forbidden, "Forbidden", detail);
+
+    public static ProblemHttpResult TooLarge(string detail) => Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", detail);
+
+    public static ProblemHttpResult UnsupportedMediaType(string detail) => Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", detail);
+
     public static ProblemHttpResult StoreUnavailable() =>
         Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The event store cannot be reached; retry later.");
 
