@@ -126,10 +126,15 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = heading, Level = 1 })).ToBeVisibleAsync();
     }
 
-    /// <summary>A full-page PNG under docs/console/ at the repository root, for the README.</summary>
+    /// <summary>
+    /// A full-page PNG of the page. With RELAY_UPDATE_SCREENSHOTS=1 it goes to docs/console/ at the repository root,
+    /// where the README shows it; otherwise beside the test output, so an ordinary run leaves the tree as it was.
+    /// </summary>
     public async Task ScreenshotAsync(string name)
     {
-        var folder = Path.Combine(Repository.Root(), "docs", "console");
+        var folder = Environment.GetEnvironmentVariable("RELAY_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(Repository.Root(), "docs", "console")
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
         await Page.ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
     }
