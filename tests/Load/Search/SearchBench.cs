@@ -121,12 +121,13 @@ internal static class SearchBench
                 connection = redis.Address;
             }
 
-            relay = await RelayProcess.StartAsync(SearchConfigFile.Write(folder, connection, crm, reject), settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
+            var relayLog = Path.Combine(folder, "relay.log");
+            relay = await RelayProcess.StartAsync(SearchConfigFile.Write(folder, connection, crm, reject), settings.RelayDll, relayLog).ConfigureAwait(false);
             using var admin = new AdminApi(relay.Url);
             await admin.PauseAsync(SearchQueries.Crm).ConfigureAwait(false);
 
             var seed = new SeedEvents(Guid.NewGuid().ToString("N")[..12], settings.Events);
-            seeded = await SeedAsync(settings, store, relay, redis, admin, seed, store == BenchSettings.Redis ? Path.Combine(folder, "appendonlydir") : Path.Combine(folder, "data")).ConfigureAwait(false);
+            seeded = await SeedAsync(settings, store, relay, relayLog, redis, admin, seed, store == BenchSettings.Redis ? Path.Combine(folder, "appendonlydir") : Path.Combine(folder, "data")).ConfigureAwait(false);
             if (Interlocked.Read(ref crmDeliveries) > 0)
             {
                 seeded = seeded with { Problems = [.. seeded.Problems, $"crm received {Interlocked.Read(ref crmDeliveries)} deliveries while paused"] };
@@ -171,10 +172,14 @@ internal static class SearchBench
     /// dead at reject.
     /// </summary>
     private static async Task<SeedResult> SeedAsync(
-        SearchSettings settings, string store, RelayProcess relay, RedisServerProcess? redis, AdminApi admin, SeedEvents seed, string dataFolder)
+        SearchSettings settings, string store, RelayProcess relay, string relayLog, RedisServerProcess? redis, AdminApi admin, SeedEvents seed, string dataFolder)
     {
         using var client = LoadClients.Create(relay.Url);
-        var workload = new Workload((n, _) => seed.Create(n), seed.Completed, seed.Count);
+        var relayExited = false;
+        var workload = new Workload(
+            (n, _) => Volatile.Read(ref relayExited) ? throw new HttpRequestException(HttpRequestError.ConnectionError, "the relay exited") : seed.Create(n),
+            seed.Completed,
+            seed.Count);
         RunStats load;
         double relayRssMax;
         double? redisRssMax = null;
@@ -183,14 +188,23 @@ internal static class SearchBench
         {
             using var stopProgress = new CancellationTokenSource();
             var progress = PrintProgressAsync(store, relay, redis, seed, stopProgress.Token);
+            var watch = WatchAsync(relay, () => Volatile.Write(ref relayExited, true), stopProgress.Token);
             load = await ClosedModelLoad.RunAsync($"{store} seed", client, workload, settings.Connections, TimeSpan.FromDays(1)).ConfigureAwait(false);
             await stopProgress.CancelAsync().ConfigureAwait(false);
-            await progress.ConfigureAwait(false);
+            await Task.WhenAll(progress, watch).ConfigureAwait(false);
             relayRssMax = relaySampler.Max;
             if (redis is not null)
             {
                 redisRssMax = redisSampler.Max;
             }
+        }
+
+        if (relay.Process.HasExited)
+        {
+            var died = (seed.LastAcked - seed.FirstSent).TotalSeconds;
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"the relay exited while seeding: {seed.Acked} events acked, the last {died:0.0} s after the first was sent; relay RSS max {relayRssMax:0} MB, store on disk {DiskMegabytes(dataFolder):0} MB; {FatalError(relayLog)}"));
         }
 
         // Read once more now: the samplers stopped up to 250 ms ago.
@@ -237,6 +251,37 @@ internal static class SearchBench
 
     private static TargetQueues Queue(IReadOnlyList<TargetQueues> targets, string id) =>
         targets.FirstOrDefault(t => t.Id == id) ?? throw new InvalidOperationException($"GET /admin/targets does not list {id}.");
+
+    /// <summary>Calls <paramref name="exited"/> as soon as the relay is gone, so the rest of the seed fails at once instead of one refused connection at a time.</summary>
+    private static async Task WatchAsync(RelayProcess relay, Action exited, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                if (relay.Process.HasExited)
+                {
+                    exited();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Seeding is over.
+        }
+    }
+
+    /// <summary>The first exception the relay's log shows, with the frame that threw it, to say why the relay died.</summary>
+    private static string FatalError(string relayLog)
+    {
+        var log = File.Exists(relayLog) ? File.ReadAllLines(relayLog) : [];
+        var first = Array.FindIndex(log, l => l.StartsWith("System.", StringComparison.Ordinal) && l.Contains("Exception", StringComparison.Ordinal));
+        return first < 0
+            ? $"no exception in its log ({relayLog})"
+            : log[first].Trim() + (first + 1 < log.Length ? " " + log[first + 1].Trim() : "") + $" (see {relayLog})";
+    }
 
     private static async Task PrintProgressAsync(string store, RelayProcess relay, RedisServerProcess? redis, SeedEvents seed, CancellationToken stop)
     {

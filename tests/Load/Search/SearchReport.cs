@@ -9,7 +9,7 @@ namespace Relay.Load.Search;
 /// <param name="RelayRssMb">The relay's resident memory once seeding finished (with the embedded store, the store's too).</param>
 /// <param name="RedisRssMb">redis-server's resident memory once seeding finished; null on the embedded store.</param>
 /// <param name="StoreDiskMb">The store's files on disk after the reject target drained (Garnet's data folder, or Redis's AOF).</param>
-/// <param name="DrainSeconds">From the last ack until the reject target had nothing ready, in flight or retrying.</param>
+/// <param name="DrainSeconds">From the end of seeding until the reject target had nothing ready, in flight or retrying.</param>
 /// <param name="Problems">Why the seeded store is not what was sent; empty when it is.</param>
 internal sealed record SeedResult(
     RunStats Load,
@@ -82,7 +82,7 @@ internal static class SearchReportWriter
         var verdict = seed.Passed ? "ok" : "FAILED: " + string.Join("; ", seed.Problems);
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"  {store,-7} stored: crm {seed.CrmReady} pending (paused); reject {seed.RejectDead} dead of {seed.RejectedSeeded} {SeedEvents.RejectedType} seeded, drained {seed.DrainSeconds:0.0} s after the last ack | {verdict}");
+            $"  {store,-7} stored: crm {seed.CrmReady} pending (paused); reject {seed.RejectDead} dead of {seed.RejectedSeeded} {SeedEvents.RejectedType} seeded, drained {seed.DrainSeconds:0.0} s after seeding | {verdict}");
     }
 
     public static string QueryLine(string store, QueryResult query)
