@@ -93,4 +93,19 @@ internal sealed class LoadRun(string name, string model)
             current = seen;
         }
     }
+
+    internal static void InterlockedMin(ref long location, long value)
+    {
+        var current = Volatile.Read(ref location);
+        while (value < current)
+        {
+            var seen = Interlocked.CompareExchange(ref location, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
 }

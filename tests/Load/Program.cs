@@ -1,11 +1,13 @@
 using System.CommandLine;
 using Relay.Load;
 using Relay.Load.Scenarios;
+using Relay.Load.Search;
 using Relay.Tests.Infrastructure;
 
-var root = new RootCommand("Relay's load harness: a printing sink for trying Relay by hand, and the benchmark.");
+var root = new RootCommand("Relay's load harness: a printing sink for trying Relay by hand, the load benchmark, and the search benchmark.");
 root.Add(SinkCommand());
 root.Add(BenchCommand());
+root.Add(SearchCommand());
 root.Add(BaselineCommand());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
 
@@ -78,6 +80,42 @@ static Command BenchCommand()
         }
 
         return await Bench.RunAsync(settings).ConfigureAwait(false);
+    });
+    return command;
+}
+
+// `search [--events 1000000]`: admin event search latency on a seeded store; tests/Load/bench.sh search builds Release and runs it.
+static Command SearchCommand()
+{
+    var events = new Option<long>("--events") { Description = "Events seeded per store variant.", DefaultValueFactory = _ => 1_000_000 };
+    var stores = new Option<string[]>("--stores") { Description = "Store variants: garnet (embedded), redis (redis-server, appendfsync always).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [BenchSettings.Garnet, BenchSettings.Redis] };
+    var samples = new Option<int>("--samples") { Description = "Timed requests per query, one at a time, after a warm-up.", DefaultValueFactory = _ => 200 };
+    var connections = new Option<int>("--connections") { Description = "Concurrent connections seeding the store (closed model).", DefaultValueFactory = _ => 64 };
+    var results = new Option<string?>("--results") { Description = "Folder for the markdown and JSON reports (default tests/Load/results)." };
+    var relayDll = new Option<string?>("--relay-dll") { Description = "The relay to run (default src/Relay/bin/Release/net10.0/Relay.dll)." };
+    var command = new Command("search", "Seed a fresh store per variant with signed events over HTTP, then time and check the admin API's event searches.")
+    {
+        events, stores, samples, connections, results, relayDll,
+    };
+    command.SetAction(async (parse, _) =>
+    {
+        var settings = new SearchSettings(
+            parse.GetValue(events),
+            [.. parse.GetRequiredValue(stores).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries))],
+            parse.GetValue(samples),
+            parse.GetValue(connections),
+            Path.GetFullPath(parse.GetValue(results) ?? Path.Combine(Repository.Root(), "tests", "Load", "results")),
+            Path.GetFullPath(parse.GetValue(relayDll) ?? Repository.RelayDll("Release")));
+        var unknown = settings.Stores.Except([BenchSettings.Garnet, BenchSettings.Redis]).ToList();
+        if (unknown.Count > 0 || settings.Events < 1 || settings.Samples < 1 || settings.Connections < 1)
+        {
+            Console.Error.WriteLine(unknown.Count > 0
+                ? $"Unknown store: {string.Join(", ", unknown)}. Stores: garnet, redis."
+                : "--events, --samples and --connections must be at least 1.");
+            return 2;
+        }
+
+        return await SearchBench.RunAsync(settings).ConfigureAwait(false);
     });
     return command;
 }

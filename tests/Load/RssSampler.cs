@@ -12,7 +12,13 @@ internal sealed class RssSampler : IAsyncDisposable
     private readonly Task _loop;
     private double _max;
 
-    public RssSampler(ChildProcess process) => _loop = SampleAsync(process, _stop.Token);
+    public RssSampler(ChildProcess process)
+        : this(process.ResidentMegabytes)
+    {
+    }
+
+    /// <summary>Samples whatever <paramref name="read"/> reports, e.g. a redis-server's memory.</summary>
+    public RssSampler(Func<double?> read) => _loop = SampleAsync(read, _stop.Token);
 
     public double Max => Volatile.Read(ref _max);
 
@@ -23,14 +29,14 @@ internal sealed class RssSampler : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task SampleAsync(ChildProcess process, CancellationToken stop)
+    private async Task SampleAsync(Func<double?> read, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
         try
         {
             do
             {
-                if (process.ResidentMegabytes() is { } rss && rss > _max)
+                if (read() is { } rss && rss > _max)
                 {
                     Volatile.Write(ref _max, rss);
                 }

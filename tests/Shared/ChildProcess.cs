@@ -78,6 +78,9 @@ internal sealed class ChildProcess : IDisposable
         return child;
     }
 
+    /// <summary>True once the process has exited, by itself or killed.</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Resident memory from /proc/&lt;pid&gt;/status (VmRSS), in MB; null once the process is gone.</summary>
     public double? ResidentMegabytes()
     {

@@ -54,6 +54,9 @@ internal sealed partial class RedisServerProcess : IDisposable
         await _process.WaitForPortAsync(Port).ConfigureAwait(false);
     }
 
+    /// <summary>Resident memory of redis-server in MB (VmRSS); null when it is not running.</summary>
+    public double? ResidentMegabytes() => _process?.ResidentMegabytes();
+
     /// <summary>SIGKILL: the store vanishes mid-conversation.</summary>
     public void Kill() => _process?.Kill();
 
