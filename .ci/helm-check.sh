@@ -109,6 +109,11 @@ persistence:
   size: 2Gi
 EOF
 
+cat >"$WORK/no-persistence.yaml" <<'EOF'
+persistence:
+  enabled: false
+EOF
+
 cat >"$WORK/admin-override.yaml" <<'EOF'
 # A user-supplied admin.urls must not win: the admin Service targets 9090.
 config:
@@ -260,7 +265,7 @@ check structure-monitoring-tuned structure "$MT"
 
 kinds_default() {
   local got; got="$(kinds "$D" | tr '\n' ' ')"
-  [[ "$got" == "ConfigMap/relay-ci Deployment/relay-ci Service/relay-ci Service/relay-ci-admin " ]] \
+  [[ "$got" == "ConfigMap/relay-ci Deployment/relay-ci PersistentVolumeClaim/relay-ci-data Service/relay-ci Service/relay-ci-admin " ]] \
     || { echo "got: $got"; return 1; }
 }
 check kinds-default kinds_default
@@ -274,13 +279,16 @@ check kinds-redis-ha kinds_ha
 
 kinds_monitoring() {
   local got; got="$(kinds "$M" | tr '\n' ' ')"
-  [[ "$got" == "ConfigMap/relay-ci ConfigMap/relay-ci-dashboard Deployment/relay-ci PrometheusRule/relay-ci Service/relay-ci Service/relay-ci-admin " ]] \
+  [[ "$got" == "ConfigMap/relay-ci ConfigMap/relay-ci-dashboard Deployment/relay-ci PersistentVolumeClaim/relay-ci-data PrometheusRule/relay-ci Service/relay-ci Service/relay-ci-admin " ]] \
     || { echo "got: $got"; return 1; }
 }
 check kinds-monitoring kinds_monitoring
 
 deployment_default() {
-  has "$D" '^  replicas: 1$' 'type: RollingUpdate' 'maxUnavailable: 0' 'maxSurge: 1' \
+  # The embedded store on a persistent volume by default: Recreate, never two pods on one data dir.
+  lacks "$D" 'maxSurge' || return 1
+  [[ "$(grep -c 'emptyDir: {}' "$D")" == 1 ]] || { echo "expected one emptyDir (/tmp), the data on the PVC"; return 1; }
+  has "$D" '^  replicas: 1$' 'type: Recreate' 'claimName: relay-ci-data' \
     'terminationGracePeriodSeconds: 30' 'checksum/config: [0-9a-f]{64}' \
     'runAsNonRoot: true' 'runAsUser: 1654' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' \
     '^ +- ALL$' 'type: RuntimeDefault' \
@@ -338,6 +346,30 @@ persistence() {
   return "$rc"
 }
 check persistence-content persistence
+
+# Only an explicit persistence.enabled=false gives the embedded store an emptyDir, and the notes warn about it.
+no_persistence() {
+  local out="$WORK/no-persistence-render.yaml" notes="$WORK/no-persistence-notes.txt" rc=0
+  render "$out" -f "$WORK/no-persistence.yaml" || return 1
+  lacks "$out" '^kind: PersistentVolumeClaim' 'claimName:' || rc=1
+  [[ "$(grep -c 'emptyDir: {}' "$out")" == 2 ]] || { echo "expected emptyDirs for /tmp and the data"; rc=1; }
+  "$HELM" install "$RELEASE" "$CHART" --dry-run=client -f "$WORK/no-persistence.yaml" >"$notes" 2>&1 || { cat "$notes"; return 1; }
+  has "$notes" 'WARNING: persistence.enabled is false' 'LOST when the pod is replaced' || rc=1
+  "$HELM" install "$RELEASE" "$CHART" --dry-run=client >"$notes" 2>&1 || { cat "$notes"; return 1; }
+  lacks "$notes" 'WARNING: persistence.enabled is false' || rc=1
+  has "$notes" 'on persistent volume relay-ci-data' || rc=1
+  return "$rc"
+}
+check no-persistence-warns no_persistence
+
+# Against an external Redis there is nothing to persist in the pod: no claim, rolling updates, several replicas fine.
+redis_no_claim() {
+  local rc=0
+  lacks "$HA" '^kind: PersistentVolumeClaim' 'claimName:' 'type: Recreate' || rc=1
+  has "$HA" 'type: RollingUpdate' || rc=1
+  return "$rc"
+}
+check redis-no-claim redis_no_claim
 
 checksum_rolls() {
   local a b

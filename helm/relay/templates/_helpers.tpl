@@ -71,9 +71,6 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.store.existingSecret (not .Values.store.existingSecretKey) }}
 {{- fail "relay: store.existingSecret needs store.existingSecretKey (the key holding the connection string)." }}
 {{- end }}
-{{- if and .Values.persistence.enabled (include "relay.multiReplica" .) }}
-{{- fail "relay: persistence is for the embedded single-node store; disable it when running several replicas against Redis." }}
-{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "relay: autoscaling.minReplicas must not exceed autoscaling.maxReplicas." }}
 {{- end }}
@@ -92,6 +89,11 @@ target port and store.dataDir forced to the data volume.
 {{- $_ := set $store "dataDir" "/app/data" }}
 {{- $_ := set $cfg "store" $store }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* True when the embedded store keeps its data on a persistent volume (persistence is moot with Redis). */}}
+{{- define "relay.persistent" -}}
+{{- if and .Values.persistence.enabled (not (include "relay.externalStore" .)) }}true{{ end }}
 {{- end }}
 
 {{- define "relay.pvcName" -}}
