@@ -16,6 +16,8 @@ namespace Relay.Store;
 /// <item><c>--storage-tier</c> with <c>--logdir</c>: records that outgrow <c>--memory</c> spill to disk. Without it Garnet is
 /// a cache and evicts the oldest records, i.e. acked events waiting in a backlog (measured: 62k of 120k 2 KB hashes gone).</item>
 /// <item><c>--aof-segment-size</c> small: a checkpoint frees the AOF only in whole segments (<see cref="EmbeddedCheckpoints"/>).</item>
+/// <item><c>--auth Password</c> with a random password made at each start and kept only in this process: any other
+/// local process could otherwise read event bodies, or queue forged events that Relay would sign and deliver.</item>
 /// </list>
 /// </summary>
 internal sealed class EmbeddedGarnet : IDisposable
@@ -25,20 +27,26 @@ internal sealed class EmbeddedGarnet : IDisposable
 
     private readonly GarnetServer _server;
 
-    private EmbeddedGarnet(GarnetServer server, IPEndPoint endpoint)
+    private EmbeddedGarnet(GarnetServer server, IPEndPoint endpoint, string password)
     {
         _server = server;
         EndPoint = endpoint;
+        Password = password;
     }
 
     public IPEndPoint EndPoint { get; }
+
+    /// <summary>The password this start of the store requires; never written anywhere.</summary>
+    public string Password { get; }
 
     public static EmbeddedGarnet Start(string dataDir, ILoggerFactory loggerFactory)
     {
         Directory.CreateDirectory(dataDir);
         var port = FreeLoopbackPort();
+        var password = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         string[] args =
         [
+            "--auth", "Password", "--password", password,
             "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--lua", "true", "--lua-transaction-mode", "true",
             "--device-type", "RandomAccess",
@@ -56,7 +64,7 @@ internal sealed class EmbeddedGarnet : IDisposable
         {
             var server = new GarnetServer(args, new WarningsOnlyLoggerFactory(loggerFactory));
             server.Start();
-            return new EmbeddedGarnet(server, new IPEndPoint(IPAddress.Loopback, port));
+            return new EmbeddedGarnet(server, new IPEndPoint(IPAddress.Loopback, port), password);
         }
         finally
         {

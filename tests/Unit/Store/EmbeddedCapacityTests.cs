@@ -19,7 +19,7 @@ public sealed class EmbeddedCapacityTests
         {
             // What is measured is whether every record is kept, not how fast 2,000 reads from the disk tier come back on a
             // busy machine, so the client waits longer than its 5 s default.
-            using var mux = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { garnet.EndPoint }, AsyncTimeout = 60_000, SyncTimeout = 60_000 });
+            using var mux = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { garnet.EndPoint }, Password = garnet.Password, AsyncTimeout = 60_000, SyncTimeout = 60_000 });
             var db = mux.GetDatabase();
             for (var batch = 0; batch < Events; batch += 2000)
             {

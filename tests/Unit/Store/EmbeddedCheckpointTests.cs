@@ -59,7 +59,7 @@ public sealed class EmbeddedCheckpointTests
     }
 
     private static Task<ConnectionMultiplexer> ConnectAsync(EmbeddedGarnet garnet) =>
-        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { garnet.EndPoint }, AllowAdmin = true });
+        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { garnet.EndPoint }, AllowAdmin = true, Password = garnet.Password });
 
     private static long AofBytes(string dataDir) =>
         new DirectoryInfo(Path.Combine(dataDir, "AOF")).EnumerateFiles("aof.log.*").Sum(f => f.Length);
