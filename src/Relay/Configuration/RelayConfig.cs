@@ -11,6 +11,8 @@ internal sealed record RelayConfig(
     IReadOnlyDictionary<string, TargetConfig> Targets);
 
 /// <param name="Connection">StackExchange.Redis connection string; empty selects the embedded Garnet store.</param>
+/// <param name="Retention">How long an event is kept after the last time a target owed it (delivered, or dead letter purged).</param>
+/// <param name="DeadLetterRetention">How long a dead letter waits for a redrive before it is purged on its own.</param>
 /// <param name="Prefix">Key prefix inside every hash tag, so several relays (or test runs) can share one Redis.</param>
 internal sealed record StoreConfig(
     string Connection,
@@ -18,6 +20,7 @@ internal sealed record StoreConfig(
     int Partitions,
     TimeSpan DedupeWindow,
     TimeSpan Retention,
+    TimeSpan DeadLetterRetention,
     string Prefix)
 {
     public bool IsEmbedded => Connection.Length == 0;

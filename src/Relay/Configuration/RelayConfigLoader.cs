@@ -71,6 +71,7 @@ internal static partial class RelayConfigLoader
             Partitions: store.Int("partitions", 16, 1, 1024),
             DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1)),
             Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1)),
+            DeadLetterRetention: store.Duration("deadLetterRetention", TimeSpan.FromDays(30), min: TimeSpan.FromHours(1)),
             Prefix: prefix);
     }
 
@@ -96,13 +97,9 @@ internal static partial class RelayConfigLoader
             CheckId(section, id, "target");
             var url = target.HttpUrl("url", "Set the address to deliver to, e.g. url: http://crm.internal/webhooks.");
 
+            // A schedule may outlast store.retention: an event a target still owes never expires.
             var retry = target.Section("retry");
             var schedule = retry.Exists("schedule") ? ReadSchedule(retry) : DefaultSchedule;
-            var span = schedule.Aggregate(TimeSpan.Zero, (sum, step) => sum + step);
-            if (span >= store.Retention)
-            {
-                retry.Error("schedule", $"spans {Durations.Format(span)} but store.retention is {Durations.Format(store.Retention)}, so events would expire before their last retry. Raise store.retention or shorten the schedule.");
-            }
 
             SigningConfig? signing = null;
             if (target.Exists("signing"))

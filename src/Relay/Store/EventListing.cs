@@ -16,7 +16,7 @@ internal sealed class EventListing(StoreConnection connection)
     /// </summary>
     private const int ScanCapPerPartition = 2000;
 
-    private static readonly RedisValue[] SummaryFields = ["source", "type", "receivedAt", "targets"];
+    private static readonly RedisValue[] SummaryFields = ["source", "type", StoreWords.ReceivedAtField, StoreWords.TargetsField];
 
     private StoreKeys Keys => connection.Keys;
 
@@ -73,7 +73,7 @@ internal sealed class EventListing(StoreConnection connection)
             return null;
         }
 
-        var targets = TargetsOf(hash.GetValueOrDefault("targets"));
+        var targets = TargetsOf(hash.GetValueOrDefault(StoreWords.TargetsField));
         var deliveries = await ReadDeliveriesAsync([(id, p, targets, hash)]).ConfigureAwait(false);
         var contentType = hash.GetValueOrDefault("contentType");
         return new EventDetail(
@@ -246,7 +246,7 @@ internal sealed class EventListing(StoreConnection connection)
     private static DateTimeOffset FromUnixMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static string[] TargetsOf(RedisValue targets) =>
-        targets.IsNullOrEmpty ? [] : ((string)targets!).Split(',', StringSplitOptions.RemoveEmptyEntries);
+        targets.IsNullOrEmpty ? [] : ((string)targets!).Split(StoreWords.TargetsSeparator, StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>
     /// Per event, its state with each of its targets: the event's fields (read here, or taken from
@@ -279,6 +279,7 @@ internal sealed class EventListing(StoreConnection connection)
                     StoreWords.Retrying => DeliveryState.Retrying,
                     StoreWords.Dead => dead ? DeliveryState.Dead : DeliveryState.Purged,
                     StoreWords.Quarantined => dead ? DeliveryState.Quarantined : DeliveryState.Purged,
+                    StoreWords.Purged => DeliveryState.Purged,
                     _ => DeliveryState.Pending,
                 };
                 deliveries.Add(new TargetDelivery(

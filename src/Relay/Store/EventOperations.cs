@@ -115,22 +115,37 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
     /// <summary>Drops every dead letter of a target; returns how many.</summary>
     public async Task<long> PurgeDeadAsync(string target)
     {
-        var upTo = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var purged = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(async p =>
+        var purged = await DropDeadLettersAsync(target, time.GetUtcNow()).ConfigureAwait(false);
+        await connection.WaitDurableAsync().ConfigureAwait(false);
+        return purged;
+    }
+
+    /// <summary>
+    /// Drops the target's dead letters dead-lettered at or before <paramref name="upTo"/>, a chunk at a time, so that
+    /// purging a large backlog never holds the store for long; the scheduler uses it to expire dead letters older
+    /// than <c>store.deadLetterRetention</c>.
+    /// </summary>
+    public async Task<long> DropDeadLettersAsync(string target, DateTimeOffset upTo)
+    {
+        var until = upTo.ToUnixTimeMilliseconds();
+        var retention = (long)connection.Config.Retention.TotalMilliseconds;
+        var dropped = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(async p =>
         {
-            long dropped = 0, chunk;
+            long count = 0;
+            RedisValue[] ids;
             do
             {
-                // In chunks, so that purging a large backlog never holds the store for long in one script.
-                chunk = (long)await connection.Database.ScriptEvaluateAsync(
-                    StoreScripts.Purge, [Keys.Dead(p, target), .. Keys.StateIndexes(p, target)], [upTo, RedriveChunk]).ConfigureAwait(false);
-                dropped += chunk;
+                ids = await connection.Database.SortedSetRangeByScoreAsync(Keys.Dead(p, target), double.NegativeInfinity, until, take: RedriveChunk).ConfigureAwait(false);
+                var results = await Task.WhenAll(ids.Select(id => connection.Database.ScriptEvaluateAsync(
+                    StoreScripts.Purge,
+                    [Keys.Dead(p, target), Keys.Event(p, id!), Keys.History(p, id!), .. Keys.StateIndexes(p, target)],
+                    [id, target, until, retention]))).ConfigureAwait(false);
+                count += results.Count(r => (int)r == 1);
             }
-            while (chunk == RedriveChunk);
-            return dropped;
+            while (ids.Length == RedriveChunk);
+            return count;
         })).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
-        return purged.Sum();
+        return dropped.Sum();
     }
 
     /// <summary>
@@ -159,8 +174,8 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
     {
         var outcome = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Requeue,
-            [Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), .. Keys.StateIndexes(p, target)],
-            [id, target, scope, time.GetUtcNow().ToUnixTimeMilliseconds()]).ConfigureAwait(false);
+            [Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), .. Keys.StateIndexes(p, target), Keys.History(p, id)],
+            [id, target, scope, time.GetUtcNow().ToUnixTimeMilliseconds(), (long)connection.Config.Retention.TotalMilliseconds]).ConfigureAwait(false);
         return (RequeueOutcome)(int)outcome;
     }
 }

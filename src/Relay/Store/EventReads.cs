@@ -76,7 +76,7 @@ internal static class DeliveryStateNames
         DeliveryState.Retrying => StoreWords.Retrying,
         DeliveryState.Dead => StoreWords.Dead,
         DeliveryState.Quarantined => StoreWords.Quarantined,
-        DeliveryState.Purged => "purged",
+        DeliveryState.Purged => StoreWords.Purged,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
 }

@@ -294,7 +294,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             "contentType", stored.ContentType ?? "",
             "headers", JsonSerializer.Serialize(stored.Headers, StoreJson.Default.IReadOnlyListKeyValuePairStringString),
             "body", stored.Body,
-            "targets", string.Join(',', targets),
+            StoreWords.TargetsField, string.Join(StoreWords.TargetsSeparator, targets),
             "trace", stored.TraceParent ?? "",
         };
         foreach (var target in targets)

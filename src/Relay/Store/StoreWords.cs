@@ -24,6 +24,9 @@ internal static class StoreWords
     /// </summary>
     public const string Quarantined = "quarantined";
 
+    /// <summary>Was dead-lettered (or quarantined), and the dead letter was purged: the target owes it nothing any more.</summary>
+    public const string Purged = "purged";
+
     /// <summary>A deferred check found the event genuine.</summary>
     public const string CheckPassed = "pass";
 
@@ -47,6 +50,11 @@ internal static class StoreWords
     /// <summary>Between the event id and the time it became ready, in a ready list's entries (see <see cref="ReadyEntry"/>).</summary>
     public const string ReadySeparator = "|";
 
+    /// <summary>Hash field listing the event's targets, joined by <see cref="TargetsSeparator"/>.</summary>
+    public const string TargetsField = "targets";
+
+    public const string TargetsSeparator = ",";
+
     /// <summary>Hash field of the event's received-at ms, which the scripts read to index it.</summary>
     public const string ReceivedAtField = "receivedAt";
 
@@ -55,8 +63,8 @@ internal static class StoreWords
 
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        Pending, Delivered, Retrying, Dead, Quarantined, CheckPassed, RequeueDeadOnly, RequeueAny,
-        StateSuffix, AttemptsSuffix, NextSuffix, AtSuffix, ReasonSuffix, CheckField, CheckReasonField, ReceivedAtField, ReadySeparator,
+        Pending, Delivered, Retrying, Dead, Quarantined, Purged, CheckPassed, RequeueDeadOnly, RequeueAny,
+        StateSuffix, AttemptsSuffix, NextSuffix, AtSuffix, ReasonSuffix, CheckField, CheckReasonField, ReceivedAtField, ReadySeparator, TargetsField, TargetsSeparator,
     };
 
     public static string State(string target) => target + StateSuffix;

@@ -53,7 +53,7 @@ public sealed class LeaseTests
         await using var verifier = await FakeTarget.StartAsync();
         verifier.Respond = static async (ctx, _) =>
         {
-            await Task.Delay(1500);
+            await Task.Delay(4000);
             ctx.Response.StatusCode = 200;
         };
         await using var crm = await FakeTarget.StartAsync();
@@ -74,15 +74,16 @@ public sealed class LeaseTests
                 verify: { url: "{{verifier.Url}}check", timeout: 5s }
                 routes: [{ target: crm }]
             targets:
-              crm: { url: "{{crm.Url}}hook", timeout: 1s, retry: { schedule: [1s], jitter: 0 } }
+              crm: { url: "{{crm.Url}}hook", timeout: 2s, retry: { schedule: [1s], jitter: 0 } }
             """,
-            configure: builder => builder.Services.AddSingleton(new LeaseSettings(TimeSpan.FromMilliseconds(200))));
+            configure: builder => builder.Services.AddSingleton(new LeaseSettings(TimeSpan.FromSeconds(1))));
 
         await relay.Client.SendAsync(Signing.FormPost("/hooks/alphatrust/" + Token, Signing.Fixture("alphatrust/skipped-document.form")));
 
-        var id = (await crm.WaitForAsync(1, TimeSpan.FromSeconds(10)))[0].Header("webhook-id");
+        // The lease lasts 3 s (timeout 2 s + margin 1 s); the check takes 4 s and the send 0.8 s.
+        var id = (await crm.WaitForAsync(1, TimeSpan.FromSeconds(15)))[0].Header("webhook-id");
         Assert.Equal("delivered", await WaitForStateAsync(relay, id, "crm", "delivered"));
-        await crm.WaitForExactlyAsync(1, TimeSpan.FromSeconds(3));
+        await crm.WaitForExactlyAsync(1, TimeSpan.FromSeconds(4));
         Assert.Single(verifier.Received);
     }
 

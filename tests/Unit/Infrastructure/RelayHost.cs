@@ -36,10 +36,12 @@ internal sealed class RelayHost : IAsyncDisposable
 
     /// <summary>Starts a relay whose config is <paramref name="yaml"/> below a store section for <paramref name="store"/>.</summary>
     /// <param name="configure">Extra setup before the relay is built, e.g. capturing logs.</param>
-    public static async Task<RelayHost> StartAsync(TestStore store, string yaml, TestFolder? folder = null, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="storeSettings">More keys of the store section, e.g. "  retention: 1h\n".</param>
+    public static async Task<RelayHost> StartAsync(
+        TestStore store, string yaml, TestFolder? folder = null, Action<WebApplicationBuilder>? configure = null, string storeSettings = "")
     {
         folder ??= new TestFolder();
-        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + yaml);
+        var config = await folder.WriteConfigAsync(folder.StoreYaml(store) + storeSettings + yaml);
         var builder = WebApplication.CreateBuilder(["--config", config, "--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]);
         if (!builder.AddRelay())
         {

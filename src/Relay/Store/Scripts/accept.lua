@@ -2,13 +2,14 @@
 -- Either all of it happens or none of it: an acked event is always queued to every matching target.
 --
 -- KEYS[1]   dedupe key     (string: event id, TTL = dedupe window)
--- KEYS[2]   event key      (hash: body, headers, metadata, per-target state; TTL = retention)
+-- KEYS[2]   event key      (hash: body, headers, metadata, per-target state; no TTL while a target owes it,
+--                           see lib.lua's keep_while_owed; an event routed nowhere expires after retention)
 -- KEYS[3]   events index   (zset: event id -> received-at ms; newest-first listing)
 -- KEYS[4]   source index   (zset, the same for the event's source)
 -- KEYS[5]   type index     (zset, the same for the event's type)
 -- KEYS[6]   types          (zset: event type -> last received-at ms, for type globs)
 -- KEYS[7..] per matching target, 3 keys: ready list, routed index (zset, every event routed to the target),
---           pending state index
+--           pending state index (not trimmed: an event leaves it when its state changes, and is owed until then)
 -- ARGV[1]   event id
 -- ARGV[2]   dedupe window, ms
 -- ARGV[3]   retention, ms
@@ -29,7 +30,9 @@ local retention = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 redis.call('SET', KEYS[1], id, 'PX', ARGV[2])
 redis.call('HSET', KEYS[2], unpack(ARGV, 6))
-redis.call('PEXPIRE', KEYS[2], retention)
+if #KEYS == 6 then
+  redis.call('PEXPIRE', KEYS[2], retention)
+end
 for i = 3, 5 do
   redis.call('ZADD', KEYS[i], now, id)
   trim(KEYS[i], now, retention)
@@ -39,9 +42,8 @@ trim(KEYS[6], now, retention)
 
 for first = 7, #KEYS, 3 do
   redis.call('RPUSH', KEYS[first], ready_entry(id, now))
-  for i = first + 1, first + 2 do
-    redis.call('ZADD', KEYS[i], now, id)
-    trim(KEYS[i], now, retention)
-  end
+  redis.call('ZADD', KEYS[first + 1], now, id)
+  trim(KEYS[first + 1], now, retention)
+  redis.call('ZADD', KEYS[first + 2], now, id)
 end
 return {1, id}

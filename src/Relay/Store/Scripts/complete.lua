@@ -35,5 +35,5 @@ trim(KEYS[5], tonumber(ARGV[3]), tonumber(ARGV[5]))
 
 redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
+keep_while_owed(KEYS[2], KEYS[3], tonumber(ARGV[5]))
 return 1

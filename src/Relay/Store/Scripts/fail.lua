@@ -52,6 +52,6 @@ end
 if ARGV[10] == '1' then
   redis.call('RPUSH', KEYS[5], ARGV[7])
   redis.call('LTRIM', KEYS[5], -tonumber(ARGV[9]), -1)
-  redis.call('PEXPIRE', KEYS[5], ARGV[8])
 end
+keep_while_owed(KEYS[4], KEYS[5], tonumber(ARGV[8]))
 return 1

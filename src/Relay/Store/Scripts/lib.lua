@@ -41,3 +41,26 @@ local function store_now()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+
+-- Retention counts from the last time an event was owed: while any of its targets still owes it a delivery
+-- (pending, retrying, or dead-lettered and not purged) the event and its history never expire; once none does, both
+-- expire `retention` ms later. Called by every script that changes a target's state.
+local function keep_while_owed(event, history, retention)
+  local targets = redis.call('HGET', event, 'targets')
+  if not targets then
+    return
+  end
+  local start = 1
+  while start <= #targets do
+    local comma = string.find(targets, ',', start, true) or (#targets + 1)
+    local state = redis.call('HGET', event, string.sub(targets, start, comma - 1) .. '.state')
+    if state == 'pending' or state == 'retrying' or state == 'dead' or state == 'quarantined' then
+      redis.call('PERSIST', event)
+      redis.call('PERSIST', history)
+      return
+    end
+    start = comma + 1
+  end
+  redis.call('PEXPIRE', event, retention)
+  redis.call('PEXPIRE', history, retention)
+end

@@ -1,18 +1,27 @@
--- purge: drop a target's dead letters in one partition, up to a point in time, a chunk at a time.
--- The event hashes stay until retention expires them (other targets may still need them); the admin API shows a
--- dead or quarantined state that is no longer in the dead letters as purged. A purged event leaves the target's state
--- indexes, so a search for dead events finds only real dead letters; it stays in the routed index (replay by time
--- range still reaches it).
+-- purge: drop one dead letter of a target. It leaves the dead letters and the target's state indexes (a search for
+-- dead events finds only real dead letters; the routed index keeps it, so a replay by time range still reaches it),
+-- its state becomes 'purged', and since the target no longer owes it, the event expires after retention once no other
+-- target owes it either (lib.lua's keep_while_owed).
 --
--- KEYS[1]    dead zset  (target, partition)
--- KEYS[2..6] the target's state indexes, in the order of lib.lua's STATES
--- ARGV[1] dead-lettered at or before, unix ms (dead letters that arrive while purging are kept)
--- ARGV[2] most dead letters to drop in this call
+-- KEYS[1]    dead zset   (target, partition)
+-- KEYS[2]    event hash
+-- KEYS[3]    history list
+-- KEYS[4..8] the target's state indexes, in the order of lib.lua's STATES
+-- ARGV[1] event id
+-- ARGV[2] target id
+-- ARGV[3] only when dead-lettered at or before this, unix ms (a dead letter that arrives while purging is kept)
+-- ARGV[4] retention, ms
 --
--- Returns how many dead letters were dropped (fewer than ARGV[2] when none are left).
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  index_state(2, nil, id, nil)
+-- Returns 1 when dropped; 0 when it is no longer a dead letter, or was dead-lettered after ARGV[3].
+local id = ARGV[1]
+local deadAt = redis.call('ZSCORE', KEYS[1], id)
+if not deadAt or tonumber(deadAt) > tonumber(ARGV[3]) then
+  return 0
 end
-return #ids
+redis.call('ZREM', KEYS[1], id)
+index_state(4, nil, id, nil)
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[2] .. '.state', 'purged')
+  keep_while_owed(KEYS[2], KEYS[3], tonumber(ARGV[4]))
+end
+return 1

@@ -8,10 +8,12 @@
 -- KEYS[4]     retry zset  (target, partition)
 -- KEYS[5]     dead zset   (target, partition)
 -- KEYS[6..10] the target's state indexes, in the order of lib.lua's STATES
+-- KEYS[11]    history list
 -- ARGV[1] event id
 -- ARGV[2] target id
 -- ARGV[3] 'dead' = only when the event is in the target's dead letters (redrive); 'any' = in any state (replay)
 -- ARGV[4] now, unix ms
+-- ARGV[5] retention, ms
 --
 -- Returns  1 queued;
 --          2 already waiting in ready (state reset, not queued twice);
@@ -40,7 +42,8 @@ local state = redis.call('HGET', KEYS[1], t .. '.state')
 redis.call('HSET', KEYS[1], t .. '.state', 'pending', t .. '.attempts', 0)
 redis.call('HDEL', KEYS[1], t .. '.next', t .. '.reason', t .. '.at')
 index_state(6, 'pending', id, receivedAt)
-if wasDead == 0 and wasRetrying == 0 and state ~= 'delivered' and state ~= 'dead' and state ~= 'quarantined' then
+keep_while_owed(KEYS[1], KEYS[11], tonumber(ARGV[5]))
+if wasDead == 0 and wasRetrying == 0 and state ~= 'delivered' and state ~= 'dead' and state ~= 'quarantined' and state ~= 'purged' then
   return 2
 end
 redis.call('RPUSH', KEYS[2], ready_entry(id, ARGV[4]))
