@@ -1,5 +1,10 @@
 using Relay.Hosting;
 
+if (await RelayCommands.TryRunAsync(args) is { } exitCode)
+{
+    return exitCode;
+}
+
 var builder = WebApplication.CreateBuilder(args);
 if (!builder.AddRelay())
 {

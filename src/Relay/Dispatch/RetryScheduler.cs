@@ -62,7 +62,7 @@ internal sealed partial class RetryScheduler(
         }
 
         var sweeps = targets
-            .SelectMany(target => Enumerable.Range(0, store.Partitions).Select(p => (target, Moved: store.PromoteAsync(target, p, MaxMovedPerSweep))))
+            .SelectMany(target => Enumerable.Range(0, store.Span).Select(p => (target, Moved: store.PromoteAsync(target, p, MaxMovedPerSweep))))
             .ToArray();
         await Task.WhenAll(sweeps.Select(s => s.Moved)).ConfigureAwait(false);
         foreach (var (target, moved) in sweeps)

@@ -226,7 +226,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
     /// <summary>Claims from the partitions in turn, starting after the last one served, so no partition starves.</summary>
     private async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(int wanted)
     {
-        var partitions = _store.Partitions;
+        var partitions = _store.Span;
         for (var visited = 0; visited < partitions; visited++)
         {
             var partition = _nextPartition;

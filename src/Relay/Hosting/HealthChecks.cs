@@ -5,11 +5,19 @@ using Relay.Store;
 
 namespace Relay.Hosting;
 
-/// <summary>Ready only while the store answers and accepts writes: an ack needs both.</summary>
+/// <summary>
+/// Ready only while the store answers and accepts writes (an ack needs both), and its partition layout agrees with
+/// this replica's, which ingress needs to place events and their dedupe keys where every replica looks.
+/// </summary>
 internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (connection.LayoutProblem is { } problem)
+        {
+            return HealthCheckResult.Unhealthy(problem);
+        }
+
         try
         {
             var started = time.GetTimestamp();

@@ -41,7 +41,7 @@ internal sealed class EventAcceptor(EventStore store)
             var partition = EventIds.PartitionOf(incoming.OrderingKey, store.Partitions);
             var stored = new StoredEvent(
                 EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
-                origin.Method, origin.QueryString, origin.ContentType, origin.Headers, incoming.Body ?? origin.Body, now, Activity.Current?.Id);
+                origin.Method, origin.QueryString, origin.ContentType, origin.Headers, incoming.Body ?? origin.Body, now, Activity.Current?.Id, incoming.OrderingKey);
             batch[i] = new NewEvent(stored, source.DedupeWindow, RouteTable.MatchTargets(source.Routes, incoming));
         }
 

@@ -20,7 +20,8 @@ internal sealed class EventListing(StoreConnection connection)
 
     private StoreKeys Keys => connection.Keys;
 
-    private int Partitions => connection.Config.Partitions;
+    /// <summary>Every partition that may hold events (see <see cref="StoreLayout.Span"/>).</summary>
+    private int Partitions => connection.Layout.Span;
 
     /// <summary>
     /// Events matching <paramref name="query"/>, newest first. Each query is driven by the narrowest index it can use

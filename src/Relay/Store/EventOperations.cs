@@ -13,7 +13,8 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
 
     private StoreKeys Keys => connection.Keys;
 
-    private int Partitions => connection.Config.Partitions;
+    /// <summary>Every partition that may hold events (see <see cref="StoreLayout.Span"/>).</summary>
+    private int Partitions => connection.Layout.Span;
 
     /// <summary>Queues the event again for each of <paramref name="targets"/>, whatever its state (replay).</summary>
     public async Task<IReadOnlyList<RequeueOutcome>> ReplayAsync(string id, IReadOnlyList<string> targets)

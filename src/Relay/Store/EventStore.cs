@@ -22,7 +22,11 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
 
     private long RetentionMs => (long)connection.Config.Retention.TotalMilliseconds;
 
-    public int Partitions => connection.Config.Partitions;
+    /// <summary>How many partitions new events are spread over.</summary>
+    public int Partitions => connection.Layout.Partitions;
+
+    /// <summary>How many partitions may hold events: every reader covers them all (more than <see cref="Partitions"/> after a migration down).</summary>
+    public int Span => connection.Layout.Span;
 
     /// <summary>
     /// Stores each event (one atomic script each: dedupe, persist, index, enqueue to its targets), in order, wakes the
@@ -30,6 +34,11 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
     /// </summary>
     public async Task<IReadOnlyList<AcceptResult>> AcceptAsync(IReadOnlyList<NewEvent> events)
     {
+        if (connection.LayoutProblem is { } problem)
+        {
+            throw new StoreLayoutException(problem);
+        }
+
         var results = new AcceptResult[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
@@ -157,7 +166,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
     public async Task<TargetCounts> CountAsync(string target)
     {
         var batch = connection.Database.CreateBatch();
-        var reads = Enumerable.Range(0, Partitions).Select(p => (
+        var reads = Enumerable.Range(0, Span).Select(p => (
             Ready: batch.ListLengthAsync(Keys.Ready(p, target)),
             InFlight: batch.SortedSetLengthAsync(Keys.Lease(p, target)),
             Retrying: batch.SortedSetLengthAsync(Keys.Retry(p, target)),
@@ -226,7 +235,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
     public async Task<TimeSpan> LagAsync(string target)
     {
         var batch = connection.Database.CreateBatch();
-        var heads = Enumerable.Range(0, Partitions).Select(p => batch.ListGetByIndexAsync(Keys.Ready(p, target), 0)).ToArray();
+        var heads = Enumerable.Range(0, Span).Select(p => batch.ListGetByIndexAsync(Keys.Ready(p, target), 0)).ToArray();
         batch.Execute();
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var oldest = now;
@@ -296,6 +305,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             "body", stored.Body,
             StoreWords.TargetsField, string.Join(StoreWords.TargetsSeparator, targets),
             "trace", stored.TraceParent ?? "",
+            StoreWords.OrderingField, stored.OrderingKey ?? stored.DedupeKey,
         };
         foreach (var target in targets)
         {

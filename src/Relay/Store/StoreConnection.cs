@@ -14,6 +14,11 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     private ConnectionMultiplexer? _multiplexer;
     private AofGroupCommit? _groupCommit;
     private EmbeddedCheckpoints? _checkpoints;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _layoutWatch = Task.CompletedTask;
+
+    /// <summary>How often a replica checks that the store's partition layout is still the one it runs with.</summary>
+    private static readonly TimeSpan LayoutCheckInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>The store settings read at start-up; a reload that changes them needs a restart.</summary>
     public StoreConfig Config { get; } = configProvider.Current.Config.Store;
@@ -25,7 +30,16 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
 
     public bool IsConnected => _multiplexer?.IsConnected ?? false;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>The partitions new events go to and those readers cover, as the store records them (read at start-up).</summary>
+    public StoreLayout Layout { get; private set; } = new(configProvider.Current.Config.Store.Partitions, configProvider.Current.Config.Store.Partitions);
+
+    public Task StartAsync(CancellationToken cancellationToken) => ConnectAsync(checkLayout: true);
+
+    /// <param name="checkLayout">
+    /// False only for the partition migration, which connects precisely because the configured count differs from the
+    /// store's; a serving relay always checks.
+    /// </param>
+    public async Task ConnectAsync(bool checkLayout)
     {
         ConfigurationOptions options;
         if (Config.IsEmbedded)
@@ -57,14 +71,46 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         {
             await WarnIfNotDurableAsync(options).ConfigureAwait(false);
         }
+
+        if (checkLayout)
+        {
+            await CheckLayoutAsync().ConfigureAwait(false);
+            _layoutWatch = WatchLayoutAsync(_stopping.Token);
+        }
+    }
+
+    private async Task CheckLayoutAsync()
+    {
+        try
+        {
+            Layout = await StoreLayout.LoadAsync(Database, Keys, Config.Partitions).ConfigureAwait(false);
+        }
+        catch (StoreLayoutException ex)
+        {
+            Log.LayoutRefused(_logger, ex.Message);
+            throw;
+        }
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
+        {
+            // Redis is down at start: serve (ingress answers 503 meanwhile) and check the layout once it is back.
+            LayoutProblem = "the store's partition layout is not checked yet: the store could not be reached";
+        }
     }
 
     /// <summary>Completes when the writes made so far survive a crash of this process.</summary>
     public Task WaitDurableAsync() => _groupCommit?.WaitForCommitAsync() ?? Task.CompletedTask;
 
+    /// <summary>
+    /// Set while this replica must not accept events: its partition count disagrees with the store's (a migration ran
+    /// while it was up), or the store could not be asked yet. Ingress answers 503 and readiness fails meanwhile.
+    /// </summary>
+    public string? LayoutProblem { get; private set; }
+
     /// <summary>Runs after the other hosted services stopped (it started first): a last checkpoint of the embedded store.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _layoutWatch.ConfigureAwait(false);
         if (_checkpoints is not null)
         {
             await _checkpoints.DisposeAsync().ConfigureAwait(false);
@@ -74,6 +120,13 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
 
     public async ValueTask DisposeAsync()
     {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            await _layoutWatch.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
         if (_checkpoints is not null)
         {
             await _checkpoints.DisposeAsync().ConfigureAwait(false);
@@ -91,6 +144,52 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         }
 
         _garnet?.Dispose();
+    }
+
+    /// <summary>
+    /// Re-reads the store's layout now and then, so that replicas that disagree with it (started with another count, or
+    /// left running through a migration) stop accepting events instead of breaking dedupe.
+    /// </summary>
+    private async Task WatchLayoutAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(LayoutCheckInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                try
+                {
+                    var recorded = LayoutProblem is null
+                        ? await StoreLayout.ReadAsync(Database, Keys).ConfigureAwait(false)
+                        : await StoreLayout.LoadAsync(Database, Keys, Config.Partitions).ConfigureAwait(false);
+                    if (recorded.Partitions != Layout.Partitions)
+                    {
+                        throw new StoreLayoutException(
+                            $"the store now has {recorded.Partitions} partitions (a migration ran) but this replica runs with {Layout.Partitions}: restart it with store.partitions: {recorded.Partitions}.");
+                    }
+
+                    Layout = recorded;
+                    LayoutProblem = null;
+                }
+                catch (StoreLayoutException ex)
+                {
+                    if (LayoutProblem != ex.Message)
+                    {
+                        Log.LayoutRefused(_logger, ex.Message);
+                    }
+
+                    LayoutProblem = ex.Message;
+                }
+                catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
+                {
+                    // Checked again at the next tick.
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
     // With Redis, an ack is durable only if the server fsyncs its AOF before replying (appendonly yes,
@@ -129,6 +228,9 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     {
         [LoggerMessage(1001, LogLevel.Information, "Embedded store started: data in {DataDir}, port {Port}.")]
         public static partial void EmbeddedStarted(ILogger logger, string dataDir, int port);
+
+        [LoggerMessage(1005, LogLevel.Critical, "Store layout: {Problem}")]
+        public static partial void LayoutRefused(ILogger logger, string problem);
 
         [LoggerMessage(1002, LogLevel.Warning, "Redis has appendonly={AppendOnly}, appendfsync={AppendFsync}: acknowledged events can be lost if Redis crashes. Set appendonly yes and appendfsync always.")]
         public static partial void RedisNotDurable(ILogger logger, string appendOnly, string appendFsync);

@@ -12,6 +12,9 @@ internal sealed class StoreKeys(string prefix)
 
     public RedisKey Dedupe(int partition, string source, string dedupeKey) => $"{Tag(partition)}:dedup:{source}:{dedupeKey}";
 
+    /// <summary>A KEYS/SCAN pattern matching every dedupe key of a partition (for the offline partition migration).</summary>
+    public string DedupePattern(int partition) => $"{Tag(partition)}:dedup:*";
+
     public RedisKey Event(int partition, string id) => $"{Tag(partition)}:evt:{id}";
 
     public RedisKey History(int partition, string id) => $"{Tag(partition)}:hist:{id}";

@@ -55,6 +55,9 @@ internal static class StoreWords
 
     public const string TargetsSeparator = ",";
 
+    /// <summary>Hash field of the event's ordering key, which places its dedupe key when the partition count changes.</summary>
+    public const string OrderingField = "ordering";
+
     /// <summary>Hash field of the event's received-at ms, which the scripts read to index it.</summary>
     public const string ReceivedAtField = "receivedAt";
 

@@ -14,7 +14,8 @@ internal sealed record StoredEvent(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     byte[] Body,
     DateTimeOffset ReceivedAt,
-    string? TraceParent = null);
+    string? TraceParent = null,
+    string? OrderingKey = null);
 
 /// <summary>An event to accept, with how long its dedupe key holds and the targets it is queued to.</summary>
 internal sealed record NewEvent(StoredEvent Event, TimeSpan DedupeWindow, IReadOnlyList<string> Targets);

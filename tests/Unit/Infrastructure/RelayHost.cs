@@ -51,7 +51,17 @@ internal sealed class RelayHost : IAsyncDisposable
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapRelay();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A refused start must not leave the embedded store holding the folder's data.
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new RelayHost(app, folder, config);
     }
 
@@ -86,7 +96,10 @@ internal sealed class TestFolder
     public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>The <c>store:</c> section for <paramref name="store"/>, with data and key prefix private to this folder.</summary>
-    public string StoreYaml(TestStore store) => store.StoreYaml(System.IO.Path.Combine(Path, "data"), Prefix);
+    /// <summary>The store's partition count in the configs this folder writes; a test changes it to exercise a migration.</summary>
+    public int Partitions { get; set; } = 4;
+
+    public string StoreYaml(TestStore store) => store.StoreYaml(System.IO.Path.Combine(Path, "data"), Prefix, Partitions);
 
     /// <summary>Writes (atomically replaces) relay.yaml in this folder and returns its path.</summary>
     public async Task<string> WriteConfigAsync(string yaml)

@@ -27,7 +27,7 @@ internal static class StoreProbe
     public static async Task<IReadOnlyList<string>> EventIdsAsync(RelayHost relay)
     {
         var ids = new List<string>();
-        for (var p = 0; p < relay.Store.Config.Partitions; p++)
+        for (var p = 0; p < relay.Store.Layout.Span; p++)
         {
             ids.AddRange((await relay.Store.Database.SortedSetRangeByRankAsync(relay.Store.Keys.Index(p), order: Order.Descending)).Select(v => (string)v!));
         }

@@ -31,9 +31,9 @@ public sealed class TestStore
     }
 
     /// <summary>The <c>store:</c> section for a relay using this store, isolated from every other test by prefix and folder.</summary>
-    public string StoreYaml(string dataDir, string prefix) => Redis is null
-        ? $"store:\n  connection: \"\"\n  dataDir: \"{dataDir}\"\n  partitions: 4\n  prefix: {prefix}\n"
-        : $"store:\n  connection: \"{Redis}\"\n  partitions: 4\n  prefix: {prefix}\n";
+    public string StoreYaml(string dataDir, string prefix, int partitions = 4) => Redis is null
+        ? $"store:\n  connection: \"\"\n  dataDir: \"{dataDir}\"\n  partitions: {partitions}\n  prefix: {prefix}\n"
+        : $"store:\n  connection: \"{Redis}\"\n  partitions: {partitions}\n  prefix: {prefix}\n";
 
     public override string ToString() => Name;
 }
