@@ -68,6 +68,16 @@ internal sealed record PurgeView(string Target, long Purged);
 
 internal sealed record PauseView(string Target, bool Paused);
 
+internal sealed record OrphanListView(IReadOnlyList<OrphanView> Orphans);
+
+/// <summary>A removed target's queues: the same depths as a configured target's.</summary>
+internal sealed record OrphanView(string Target, long Ready, long InFlight, long Retrying, long Dead);
+
+/// <param name="To">The configured target that takes over the orphan's events.</param>
+internal sealed record OrphanMoveRequest(string? To);
+
+internal sealed record OrphanMoveView(string Target, string To, long Moved);
+
 internal sealed record TestEventView(string Id, string Target);
 
 /// <param name="WindowMinutes">How many minutes the counts, success rate and p95 cover, up to now.</param>
@@ -128,6 +138,9 @@ internal sealed record TestEventBody(string Type, string Id, string Target, Date
 [JsonSerializable(typeof(RangeReplayView))]
 [JsonSerializable(typeof(PurgeView))]
 [JsonSerializable(typeof(PauseView))]
+[JsonSerializable(typeof(OrphanListView))]
+[JsonSerializable(typeof(OrphanMoveRequest))]
+[JsonSerializable(typeof(OrphanMoveView))]
 [JsonSerializable(typeof(TestEventView))]
 [JsonSerializable(typeof(TestEventBody))]
 [JsonSerializable(typeof(OverviewView))]

@@ -49,6 +49,45 @@ internal sealed class ConfigHealthCheck(RelayConfigProvider configProvider) : IH
     }
 }
 
+/// <summary>
+/// Degraded (still ready) while a removed or renamed target's queues hold events nobody delivers: the pod serves, but
+/// an operator has to move or purge them (admin API <c>/admin/orphans</c>). Looked up at most every
+/// <see cref="Refresh"/>, since probes come often and the answer changes only with the configuration.
+/// </summary>
+internal sealed class OrphanedQueuesHealthCheck(OrphanedQueues orphans, RelayConfigProvider configProvider, TimeProvider time) : IHealthCheck
+{
+    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(15);
+
+    private (HealthCheckResult Result, DateTimeOffset At)? _last;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (_last is { } last && time.GetUtcNow() - last.At < Refresh)
+        {
+            return last.Result;
+        }
+
+        HealthCheckResult result;
+        try
+        {
+            var found = await orphans.FindAsync([.. configProvider.Current.Config.Targets.Keys]).ConfigureAwait(false);
+            result = found.Count == 0
+                ? HealthCheckResult.Healthy("no orphaned queues")
+                : HealthCheckResult.Degraded(
+                    $"removed targets still hold events nobody delivers: {string.Join(", ", found.Select(o => $"{o.Target} ({o.Owed})"))}; " +
+                    "move or purge them with /admin/orphans");
+        }
+        catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
+        {
+            // The store check reports the outage; this one just has nothing to say until the store is back.
+            return HealthCheckResult.Healthy("orphaned queues not checked: store unreachable");
+        }
+
+        _last = (result, time.GetUtcNow());
+        return result;
+    }
+}
+
 /// <summary>Writes /readyz as JSON: overall status and each check with its description.</summary>
 internal static class HealthReportWriter
 {

@@ -80,6 +80,7 @@ public static class RelayHostingExtensions
         services.AddSingleton<EventListing>();
         services.AddSingleton<EventOperations>();
         services.AddSingleton<ClusterReports>();
+        services.AddSingleton<OrphanedQueues>();
         services.AddSingleton<MinuteCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<MinuteCounters>());
         services.AddRelayTelemetry();
@@ -96,7 +97,8 @@ public static class RelayHostingExtensions
         services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
-            .AddCheck<ConnectorHealthCheck>("connectors", tags: ["ready"]);
+            .AddCheck<ConnectorHealthCheck>("connectors", tags: ["ready"])
+            .AddCheck<OrphanedQueuesHealthCheck>("orphans", tags: ["ready"]);
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }

@@ -21,7 +21,8 @@ internal sealed record ConnectorReport(
 /// <summary>
 /// State that lives in one replica's memory but that every replica's console shows: each replica's circuit breakers,
 /// and the state of each stream connector as its holder sees it. Each replica reports every few seconds with a short
-/// time to live, so a replica that died drops out on its own.
+/// time to live, so a replica that died drops out on its own. Also every target any replica ever delivered to, which
+/// is how queues left behind by a removed or renamed target are found.
 /// </summary>
 internal sealed class ClusterReports(StoreConnection connection, TimeProvider time)
 {
@@ -29,6 +30,9 @@ internal sealed class ClusterReports(StoreConnection connection, TimeProvider ti
     public static readonly TimeSpan Fresh = TimeSpan.FromSeconds(20);
 
     private RedisKey Replicas => $"{{{connection.Keys.Prefix}}}:replicas";
+
+    /// <summary>Set of every target id any replica has delivered to; never shrinks (a few bytes per target ever configured).</summary>
+    private RedisKey KnownTargets => $"{{{connection.Keys.Prefix}}}:targets";
 
     /// <summary>This process's name in the reports: host, process id, and a random part that tells restarts apart.</summary>
     public string Replica { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
@@ -43,6 +47,7 @@ internal sealed class ClusterReports(StoreConnection connection, TimeProvider ti
         [
             batch.KeyDeleteAsync(CircuitsOf(replica)),
             states.Count == 0 ? Task.CompletedTask : batch.HashSetAsync(CircuitsOf(replica), [.. states.Select(s => new HashEntry(s.Key, s.Value))]),
+            states.Count == 0 ? Task.CompletedTask : batch.SetAddAsync(KnownTargets, [.. states.Keys.Select(t => (RedisValue)t)]),
             batch.KeyExpireAsync(CircuitsOf(replica), Fresh),
             batch.SortedSetAddAsync(Replicas, replica, now),
             batch.SortedSetRemoveRangeByScoreAsync(Replicas, double.NegativeInfinity, now - Fresh.TotalMilliseconds),
@@ -50,6 +55,10 @@ internal sealed class ClusterReports(StoreConnection connection, TimeProvider ti
         batch.Execute();
         await Task.WhenAll(writes).ConfigureAwait(false);
     }
+
+    /// <summary>Every target any replica has reported delivering to, now or before.</summary>
+    public async Task<IReadOnlyList<string>> KnownTargetsAsync() =>
+        [.. (await connection.Database.SetMembersAsync(KnownTargets).ConfigureAwait(false)).Select(t => (string)t!)];
 
     /// <summary>The circuit states reported by every replica seen within <see cref="Fresh"/>.</summary>
     public async Task<IReadOnlyList<CircuitReport>> CircuitsAsync()

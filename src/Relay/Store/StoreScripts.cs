@@ -15,6 +15,7 @@ internal static class StoreScripts
     public static readonly string Extend = Load("extend");
     public static readonly string Requeue = Load("requeue");
     public static readonly string Purge = Load("purge");
+    public static readonly string Orphan = Load("orphan");
     public static readonly string LeaseRenew = Load("lease-renew");
     public static readonly string LeaseRelease = Load("lease-release");
 

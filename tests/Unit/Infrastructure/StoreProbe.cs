@@ -23,6 +23,14 @@ internal static class StoreProbe
         return keys;
     }
 
+    /// <summary>The event hash's remaining time to live in ms; -1 while it has none (a target still owes the event).</summary>
+    public static async Task<double> TimeToLiveAsync(RelayHost relay, string id)
+    {
+        Assert.True(EventIds.TryGetPartition(id, relay.Store.Layout.Span, out var partition));
+        var ttl = await relay.Store.Database.ExecuteAsync("PTTL", relay.Store.Keys.Event(partition, id).ToString());
+        return (long)ttl;
+    }
+
     /// <summary>Ids of every event the relay accepted, whatever their routing, newest first per partition.</summary>
     public static async Task<IReadOnlyList<string>> EventIdsAsync(RelayHost relay)
     {

@@ -96,11 +96,4 @@ public sealed class RetentionTests
             () => EventStateAsync(relay, id).GetAwaiter().GetResult()["crm.state"] == "purged", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(20)));
         Assert.True(await TimeToLiveAsync(relay, id) > 0);
     }
-
-    private static async Task<double> TimeToLiveAsync(RelayHost relay, string id)
-    {
-        Assert.True(EventIds.TryGetPartition(id, relay.Store.Config.Partitions, out var partition));
-        var ttl = await relay.Store.Database.ExecuteAsync("PTTL", relay.Store.Keys.Event(partition, id).ToString());
-        return (long)ttl;
-    }
 }
