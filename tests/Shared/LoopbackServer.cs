@@ -42,12 +42,27 @@ internal sealed class LoopbackServer : IAsyncDisposable
         return new LoopbackServer(app, url);
     }
 
-    /// <summary>A port nothing listens on right now, for a server in another process that must be told its port up front.</summary>
+    /// <summary>
+    /// A port nothing listens on right now, for a server that must be told its port up front. Taken below the kernel's
+    /// ephemeral range (32768 and up on Linux): a port asked for with 0, as the embedded store and every outgoing
+    /// connection do, can then never be handed out again between this probe and the server's bind.
+    /// </summary>
     public static int FreePort()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException) when (attempt < 100)
+            {
+                // Taken: try another.
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -101,10 +101,5 @@ internal static class AdminApi
         return Assert.Single(list.GetProperty("events").EnumerateArray()).GetProperty("id").GetString()!;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LoopbackServer.FreePort();
 }
