@@ -131,6 +131,9 @@ internal sealed partial class FakeTarget : IAsyncDisposable
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
         var body = buffer.ToArray();
+
+        // Respond may read the body again (e.g. to answer per event).
+        context.Request.Body = new MemoryStream(body, writable: false);
         var number = Interlocked.Increment(ref _requests);
         _received?.Enqueue(new ReceivedRequest(
             context.Request.Method,

@@ -19,6 +19,7 @@ internal static partial class AdminTargetEndpoints
         admin.MapGet("/targets", ListAsync);
         var target = admin.MapGroup("/targets/{id}").AddEndpointFilter(RequireConfiguredTarget);
         target.MapGet("/dead-letters", DeadLettersAsync);
+        target.MapGet("/blocked", BlockedAsync);
         target.MapPost("/dead-letters/redrive", RedriveAsync);
         target.MapPost("/replay", ReplayRangeAsync);
         target.MapDelete("/dead-letters", PurgeAsync);
@@ -56,6 +57,14 @@ internal static partial class AdminTargetEndpoints
         return TypedResults.Json(
             new DeadLetterListView(id, [.. dead.Items.Select(EventRedaction.ToView)], PageQuery.Encode(dead.Next)),
             AdminJson.Readable.DeadLetterListView);
+    }
+
+    private static async Task<IResult> BlockedAsync(string id, EventListing listing)
+    {
+        var blocked = await listing.BlockedKeysAsync(id).ConfigureAwait(false);
+        return TypedResults.Json(
+            new BlockedKeyListView(id, [.. blocked.Select(b => new BlockedKeyView(b.OrderingKey, b.EventId, b.Since, b.Reason, b.Waiting))]),
+            AdminJson.Readable.BlockedKeyListView);
     }
 
     /// <summary>Every dead letter, or only those named in <c>{"ids": [...]}</c>.</summary>

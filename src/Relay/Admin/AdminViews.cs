@@ -68,6 +68,14 @@ internal sealed record PurgeView(string Target, long Purged);
 
 internal sealed record PauseView(string Target, bool Paused);
 
+/// <param name="Blocked">Ordering keys held behind a dead letter (ordering: key with onDeadLetter: block), oldest first.</param>
+internal sealed record BlockedKeyListView(string Target, IReadOnlyList<BlockedKeyView> Blocked);
+
+/// <param name="Key">The ordering key (e.g. the signature request or envelope id).</param>
+/// <param name="EventId">The dead letter holding the key: redrive it to deliver it first, or purge it to release the next event.</param>
+/// <param name="Waiting">Events of the key queued behind it.</param>
+internal sealed record BlockedKeyView(string Key, string EventId, DateTimeOffset Since, string? Reason, long Waiting);
+
 internal sealed record OrphanListView(IReadOnlyList<OrphanView> Orphans);
 
 /// <summary>A removed target's queues: the same depths as a configured target's.</summary>
@@ -138,6 +146,7 @@ internal sealed record TestEventBody(string Type, string Id, string Target, Date
 [JsonSerializable(typeof(RangeReplayView))]
 [JsonSerializable(typeof(PurgeView))]
 [JsonSerializable(typeof(PauseView))]
+[JsonSerializable(typeof(BlockedKeyListView))]
 [JsonSerializable(typeof(OrphanListView))]
 [JsonSerializable(typeof(OrphanMoveRequest))]
 [JsonSerializable(typeof(OrphanMoveView))]

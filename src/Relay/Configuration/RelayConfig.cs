@@ -47,6 +47,13 @@ internal sealed record RetryConfig(IReadOnlyList<TimeSpan> Schedule, double Jitt
 /// <param name="Key">Standard Webhooks signing key (the base64-decoded part of <c>whsec_...</c>).</param>
 internal sealed record SigningConfig(byte[] Key);
 
+/// <param name="OrderedByKey">
+/// <c>ordering: key</c>: the events of one ordering key are delivered one at a time, in accept order; other keys flow.
+/// </param>
+/// <param name="BlockOnDeadLetter">
+/// <c>onDeadLetter: block</c> (with ordering): a dead letter holds its key until redriven or purged; otherwise (skip)
+/// the key's next event is released.
+/// </param>
 internal sealed record TargetConfig(
     string Id,
     Uri Url,
@@ -54,4 +61,6 @@ internal sealed record TargetConfig(
     int Concurrency,
     RetryConfig Retry,
     string? SuccessBody,
-    SigningConfig? Signing);
+    SigningConfig? Signing,
+    bool OrderedByKey = false,
+    bool BlockOnDeadLetter = false);

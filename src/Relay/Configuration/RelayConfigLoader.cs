@@ -119,6 +119,13 @@ internal static partial class RelayConfigLoader
             }
 
             var successBody = target.String("successBody");
+            var ordered = target.OneOf("ordering", "none", "none", "key") == "key";
+            var blockOnDeadLetter = target.OneOf("onDeadLetter", "skip", "skip", "block") == "block";
+            if (blockOnDeadLetter && !ordered)
+            {
+                target.Error("onDeadLetter", "block only applies with ordering: key (a dead letter then holds its ordering key). Add ordering: key, or remove onDeadLetter.");
+            }
+
             targets[id] = new TargetConfig(
                 id,
                 url ?? new Uri("http://invalid"),
@@ -126,7 +133,9 @@ internal static partial class RelayConfigLoader
                 target.Int("concurrency", 16, 1, 1024),
                 new RetryConfig(schedule, retry.Double("jitter", 0.2, 0, 1)),
                 string.IsNullOrEmpty(successBody) ? null : successBody,
-                signing);
+                signing,
+                ordered,
+                blockOnDeadLetter);
         }
 
         return targets;

@@ -137,6 +137,7 @@ internal sealed class DispatchService(
 
     private static bool SameDelivery(TargetConfig a, TargetConfig b) =>
         a.Url == b.Url && a.Timeout == b.Timeout && a.Concurrency == b.Concurrency && a.SuccessBody == b.SuccessBody
+        && a.OrderedByKey == b.OrderedByKey && a.BlockOnDeadLetter == b.BlockOnDeadLetter
         && a.Retry.Jitter == b.Retry.Jitter && a.Retry.Schedule.SequenceEqual(b.Retry.Schedule)
         && (a.Signing?.Key ?? []).AsSpan().SequenceEqual(b.Signing?.Key ?? []);
 }

@@ -388,7 +388,9 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
                     _ => $"retries exhausted after {attempt} attempts: {result.Reason}",
                 };
                 Log.DeadLettered(_logger, Target.Id, claimed.Id, reason);
-                if (await _store.DeadLetterAsync(Target.Id, claimed, reason, record, quarantined: result.Outcome == DeliveryOutcome.Quarantined).ConfigureAwait(false))
+                var dead = await _store.DeadLetterAsync(
+                    Target.Id, claimed, reason, record, quarantined: result.Outcome == DeliveryOutcome.Quarantined, blockKey: Target.OrderedByKey && Target.BlockOnDeadLetter).ConfigureAwait(false);
+                if (dead)
                 {
                     _metrics.DeadLettered(Target.Id);
                 }

@@ -30,7 +30,7 @@ internal readonly record struct AcceptSummary(IReadOnlyList<AcceptResult> Result
 /// atomically (duplicates dropped), wakes the targets that got work and completes once durable.
 /// Store failures surface as exceptions matched by <see cref="StoreFailures.IsStoreFailure"/>; nothing is acknowledged then.
 /// </summary>
-internal sealed class EventAcceptor(EventStore store)
+internal sealed class EventAcceptor(EventStore store, RelayConfigProvider configProvider)
 {
     public async Task<AcceptSummary> AcceptAsync(SourceConfig source, IReadOnlyList<IncomingEvent> events, EventOrigin origin, DateTimeOffset now)
     {
@@ -42,7 +42,8 @@ internal sealed class EventAcceptor(EventStore store)
             var stored = new StoredEvent(
                 EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
                 origin.Method, origin.QueryString, origin.ContentType, origin.Headers, incoming.Body ?? origin.Body, now, Activity.Current?.Id, incoming.OrderingKey);
-            batch[i] = new NewEvent(stored, source.DedupeWindow, RouteTable.MatchTargets(source.Routes, incoming));
+            var targets = RouteTable.MatchTargets(source.Routes, incoming);
+            batch[i] = new NewEvent(stored, source.DedupeWindow, targets, OrderedAmong(targets));
         }
 
         var results = await store.AcceptAsync(batch).ConfigureAwait(false);
@@ -57,5 +58,13 @@ internal sealed class EventAcceptor(EventStore store)
         }
 
         return new AcceptSummary(results, routed);
+    }
+
+    /// <summary>Those of <paramref name="targets"/> ordered by key (<c>ordering: key</c>); usually none.</summary>
+    private string[]? OrderedAmong(IReadOnlyList<string> targets)
+    {
+        var config = configProvider.Current.Config.Targets;
+        bool IsOrdered(string t) => config.TryGetValue(t, out var target) && target.OrderedByKey;
+        return targets.Any(IsOrdered) ? [.. targets.Where(IsOrdered)] : null;
     }
 }

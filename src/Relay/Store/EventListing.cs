@@ -112,6 +112,34 @@ internal sealed class EventListing(StoreConnection connection)
     public async Task<IReadOnlySet<string>> PausedTargetsAsync() =>
         (await connection.Database.HashKeysAsync(Keys.Paused).ConfigureAwait(false)).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The ordering keys of a target held behind a dead letter (<c>onDeadLetter: block</c>), oldest first: for each,
+    /// the dead letter that holds it, why it died, and how many events of the key wait behind it.
+    /// </summary>
+    public async Task<IReadOnlyList<BlockedKey>> BlockedKeysAsync(string target)
+    {
+        var blocked = new List<BlockedKey>();
+        for (var p = 0; p < Partitions; p++)
+        {
+            foreach (var entry in await connection.Database.SortedSetRangeByRankWithScoresAsync(Keys.Blocked(p, target)).ConfigureAwait(false))
+            {
+                var key = (string)entry.Element!;
+                var queue = Keys.KeyQueue(p, target, key);
+                var head = (string?)await connection.Database.ListGetByIndexAsync(queue, 0).ConfigureAwait(false);
+                if (head is null)
+                {
+                    continue;
+                }
+
+                var waiting = await connection.Database.ListLengthAsync(queue).ConfigureAwait(false) - 1;
+                var reason = (string?)await connection.Database.HashGetAsync(Keys.Event(p, head), StoreWords.Reason(target)).ConfigureAwait(false);
+                blocked.Add(new BlockedKey(key, head, DateTimeOffset.FromUnixTimeMilliseconds((long)entry.Score), reason, waiting));
+            }
+        }
+
+        return [.. blocked.OrderBy(b => b.Since)];
+    }
+
     private (int Partition, RedisKey Index)[] PerPartition(Func<int, RedisKey> index) =>
         [.. Enumerable.Range(0, Partitions).Select(p => (p, index(p)))];
 

@@ -1,3 +1,4 @@
+using Relay.Configuration;
 using StackExchange.Redis;
 
 namespace Relay.Store;
@@ -6,7 +7,7 @@ namespace Relay.Store;
 /// What operators change: replay an event, redrive or purge a target's dead letters, pause or resume a target. Each
 /// completes once its writes are durable, and wakes the dispatchers of the targets it queued work for.
 /// </summary>
-internal sealed class EventOperations(StoreConnection connection, QueueSignals signals, TimeProvider time)
+internal sealed class EventOperations(StoreConnection connection, EventStore store, RelayConfigProvider configProvider, QueueSignals signals, TimeProvider time)
 {
     /// <summary>Dead letters redriven or purged per round trip.</summary>
     private const int RedriveChunk = 500;
@@ -58,7 +59,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
             for (long skip = 0; ; skip += RedriveChunk)
             {
                 var ids = await connection.Database.SortedSetRangeByScoreAsync(Keys.Routed(p, target), min, max, skip: skip, take: RedriveChunk).ConfigureAwait(false);
-                var outcomes = await Task.WhenAll(ids.Select(id => RequeueAsync(p, id!, target, StoreWords.RequeueAny))).ConfigureAwait(false);
+                var outcomes = await RequeueAllAsync(p, ids, target, StoreWords.RequeueAny).ConfigureAwait(false);
                 queuedHere += outcomes.Count(o => o == RequeueOutcome.Queued);
                 if (ids.Length < RedriveChunk)
                 {
@@ -74,13 +75,14 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
     /// <summary>Moves the named dead letters of a target back to ready, attempts reset; returns how many were queued.</summary>
     public async Task<long> RedriveAsync(string target, IReadOnlyCollection<string> ids)
     {
-        var outcomes = await Task.WhenAll(ids
+        var perPartition = await Task.WhenAll(ids
             .Select(id => (Id: id, Known: EventIds.TryGetPartition(id, Partitions, out var p), Partition: p))
             .Where(e => e.Known)
-            .Select(e => RequeueAsync(e.Partition, e.Id, target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
+            .GroupBy(e => e.Partition)
+            .Select(g => RequeueAllAsync(g.Key, [.. g.Select(e => (RedisValue)e.Id).Order()], target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
         await connection.WaitDurableAsync().ConfigureAwait(false);
         signals.Wake(target);
-        return outcomes.Count(o => o == RequeueOutcome.Queued);
+        return perPartition.Sum(outcomes => outcomes.Count(o => o == RequeueOutcome.Queued));
     }
 
     /// <summary>Moves every dead letter of a target back to ready, attempts reset; returns how many were queued.</summary>
@@ -102,7 +104,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
                 }
 
                 seen += ids.Length;
-                var outcomes = await Task.WhenAll(ids.Select(id => RequeueAsync(p, id!, target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
+                var outcomes = await RequeueAllAsync(p, ids, target, StoreWords.RequeueDeadOnly).ConfigureAwait(false);
                 queued += outcomes.Count(o => o == RequeueOutcome.Queued);
             }
 
@@ -137,10 +139,14 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
             do
             {
                 ids = await connection.Database.SortedSetRangeByScoreAsync(Keys.Dead(p, target), double.NegativeInfinity, until, take: RedriveChunk).ConfigureAwait(false);
-                var results = await Task.WhenAll(ids.Select(id => connection.Database.ScriptEvaluateAsync(
-                    StoreScripts.Purge,
-                    [Keys.Dead(p, target), Keys.Event(p, id!), Keys.History(p, id!), .. Keys.StateIndexes(p, target)],
-                    [id, target, until, retention]))).ConfigureAwait(false);
+                var results = await Task.WhenAll(ids.Select(async id =>
+                {
+                    var orderingKey = await OrderingKeyAsync(p, id!).ConfigureAwait(false);
+                    return await connection.Database.ScriptEvaluateAsync(
+                        StoreScripts.Purge,
+                        [Keys.Dead(p, target), Keys.Event(p, id!), Keys.History(p, id!), .. Keys.StateIndexes(p, target), .. store.KeyQueueKeys(p, target, orderingKey)],
+                        [id, target, until, retention, orderingKey ?? "", time.GetUtcNow().ToUnixTimeMilliseconds()]).ConfigureAwait(false);
+                })).ConfigureAwait(false);
                 count += results.Count(r => (int)r == 1);
             }
             while (ids.Length == RedriveChunk);
@@ -171,12 +177,43 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
         }
     }
 
+    /// <summary>
+    /// Requeues <paramref name="ids"/> of one partition for a target. For a target ordered by key, one at a time in the
+    /// order given (accept order, or dead-letter order, which for one key is the same), since each goes to the back of
+    /// its key queue; for others, all at once.
+    /// </summary>
+    private async Task<IReadOnlyList<RequeueOutcome>> RequeueAllAsync(int p, RedisValue[] ids, string target, string scope)
+    {
+        if (!IsOrdered(target))
+        {
+            return await Task.WhenAll(ids.Select(id => RequeueAsync(p, id!, target, scope))).ConfigureAwait(false);
+        }
+
+        var outcomes = new List<RequeueOutcome>(ids.Length);
+        foreach (var id in ids)
+        {
+            outcomes.Add(await RequeueAsync(p, id!, target, scope).ConfigureAwait(false));
+        }
+
+        return outcomes;
+    }
+
     private async Task<RequeueOutcome> RequeueAsync(int p, string id, string target, string scope)
     {
+        var orderingKey = IsOrdered(target) ? await OrderingKeyAsync(p, id).ConfigureAwait(false) : null;
         var outcome = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Requeue,
-            [Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), .. Keys.StateIndexes(p, target), Keys.History(p, id)],
-            [id, target, scope, time.GetUtcNow().ToUnixTimeMilliseconds(), (long)connection.Config.Retention.TotalMilliseconds]).ConfigureAwait(false);
+            [
+                Keys.Event(p, id), Keys.Ready(p, target), Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), .. Keys.StateIndexes(p, target), Keys.History(p, id),
+                .. store.KeyQueueKeys(p, target, orderingKey)[0..1], Keys.Blocked(p, target),
+            ],
+            [id, target, scope, time.GetUtcNow().ToUnixTimeMilliseconds(), (long)connection.Config.Retention.TotalMilliseconds, orderingKey ?? ""]).ConfigureAwait(false);
         return (RequeueOutcome)(int)outcome;
     }
+
+    private bool IsOrdered(string target) => configProvider.Current.Config.Targets.TryGetValue(target, out var config) && config.OrderedByKey;
+
+    /// <summary>The event's ordering key, which names its key queue; null when the event has expired (or predates it).</summary>
+    private async Task<string?> OrderingKeyAsync(int p, string id) =>
+        await connection.Database.HashGetAsync(Keys.Event(p, id), StoreWords.OrderingField).ConfigureAwait(false) is { IsNullOrEmpty: false } key ? (string?)key : null;
 }

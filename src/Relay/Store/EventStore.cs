@@ -16,7 +16,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
     /// <summary>How many attempt records an event keeps (per event, all targets together).</summary>
     public const int HistoryCap = 100;
 
-    private static readonly RedisValue[] ClaimFields = ["body", "method", "query", "contentType", "headers", "source", "type", "trace"];
+    private static readonly RedisValue[] ClaimFields = ["body", "method", "query", "contentType", "headers", "source", "type", "trace", StoreWords.OrderingField];
 
     private StoreKeys Keys => connection.Keys;
 
@@ -76,6 +76,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
 
         // The event hash never changes after accept (only per-target state fields do), so a plain read is safe here.
         var fields = ClaimFields.Append(StoreWords.Attempts(target)).ToArray();
+        var attempts = fields.Length - 1;
         var batch = connection.Database.CreateBatch();
         var reads = ids.Select(id => batch.HashGetAsync(Keys.Event(partition, id!), fields)).ToArray();
         batch.Execute();
@@ -101,8 +102,9 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
                 ContentType: values[3].IsNullOrEmpty ? null : (string?)values[3],
                 Headers: JsonSerializer.Deserialize((string)values[4]!, StoreJson.Default.IReadOnlyListKeyValuePairStringString) ?? [],
                 Body: values[0]!,
-                Attempts: values[8].IsNull ? 0 : (int)values[8],
-                TraceParent: values[7].IsNullOrEmpty ? null : (string?)values[7]));
+                Attempts: values[attempts].IsNull ? 0 : (int)values[attempts],
+                TraceParent: values[7].IsNullOrEmpty ? null : (string?)values[7],
+                OrderingKey: values[8].IsNullOrEmpty ? null : (string?)values[8]));
         }
 
         return claimed;
@@ -113,9 +115,9 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         var p = claimed.Partition;
         var done = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Complete,
-            [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target)],
-            [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.Lease.Deadline]).ConfigureAwait(false);
-        return (int)done == 1;
+            [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target), .. KeyQueueKeys(p, target, claimed.OrderingKey)],
+            [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.Lease.Deadline, claimed.OrderingKey ?? ""]).ConfigureAwait(false);
+        return Settled(target, (int)done);
     }
 
     /// <summary>
@@ -140,11 +142,15 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
     /// <summary>Schedules the event's next try for this target at <paramref name="retryAt"/>.</summary>
     /// <param name="countAttempt">False when the event is only handed back untried (circuit open, shutting down).</param>
     public Task<bool> RetryAsync(string target, ClaimedEvent claimed, DateTimeOffset retryAt, string reason, AttemptRecord? record, bool countAttempt = true) =>
-        SettleFailureAsync(target, claimed, StoreWords.Retrying, retryAt, reason, record, countAttempt);
+        SettleFailureAsync(target, claimed, StoreWords.Retrying, retryAt, reason, record, countAttempt, blockKey: false);
 
     /// <summary>Moves the event to the target's dead letters; <paramref name="quarantined"/> when its deferred check rejected it.</summary>
-    public Task<bool> DeadLetterAsync(string target, ClaimedEvent claimed, string reason, AttemptRecord? record, bool quarantined = false) =>
-        SettleFailureAsync(target, claimed, quarantined ? StoreWords.Quarantined : StoreWords.Dead, null, reason, record, countAttempt: record is not null);
+    /// <param name="blockKey">
+    /// For a target ordered by key with <c>onDeadLetter: block</c>: the dead letter holds its ordering key until it is
+    /// redriven or purged. Otherwise the key's next event is released.
+    /// </param>
+    public Task<bool> DeadLetterAsync(string target, ClaimedEvent claimed, string reason, AttemptRecord? record, bool quarantined = false, bool blockKey = false) =>
+        SettleFailureAsync(target, claimed, quarantined ? StoreWords.Quarantined : StoreWords.Dead, null, reason, record, countAttempt: record is not null, blockKey);
 
     /// <summary>Moves due retries and expired leases of a target in one partition back to ready, and wakes its dispatcher if any moved.</summary>
     public async Task<(long Promoted, long Reclaimed)> PromoteAsync(string target, int partition, int max)
@@ -250,27 +256,50 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         return TimeSpan.FromMilliseconds(now - oldest);
     }
 
+    /// <summary>A settle script's answer: 0 = the lease was lost, 1 = settled, 2 = settled and the key's next event became ready.</summary>
+    private bool Settled(string target, int outcome)
+    {
+        if (outcome == 2)
+        {
+            signals.Wake(target);
+        }
+
+        return outcome > 0;
+    }
+
     private static string Serialize(AttemptRecord record) => JsonSerializer.Serialize(record, StoreJson.Default.AttemptRecord);
 
     private async Task<bool> SettleFailureAsync(
-        string target, ClaimedEvent claimed, string state, DateTimeOffset? retryAt, string reason, AttemptRecord? record, bool countAttempt)
+        string target, ClaimedEvent claimed, string state, DateTimeOffset? retryAt, string reason, AttemptRecord? record, bool countAttempt, bool blockKey)
     {
         var p = claimed.Partition;
         var done = await connection.Database.ScriptEvaluateAsync(
             StoreScripts.Fail,
-            [Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target)],
+            [
+                Keys.Lease(p, target), Keys.Retry(p, target), Keys.Dead(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id),
+                .. Keys.StateIndexes(p, target), .. KeyQueueKeys(p, target, claimed.OrderingKey),
+            ],
             [
                 claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), state, retryAt?.ToUnixTimeMilliseconds() ?? 0, reason,
                 record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.Lease.Deadline,
+                claimed.OrderingKey ?? "", blockKey ? StoreWords.BlockKey : "",
             ]).ConfigureAwait(false);
-        return (int)done == 1;
+        return Settled(target, (int)done);
     }
+
+    /// <summary>
+    /// The keys a settle passes for ordered delivery: the key queue of the event's ordering key, the target's ready
+    /// list (where the key's next event goes) and its blocked keys. Passed for every target, ordered now or not, so
+    /// that a key queue left from when it was ordered still drains.
+    /// </summary>
+    internal RedisKey[] KeyQueueKeys(int p, string target, string? orderingKey) =>
+        [orderingKey is null ? Keys.Ready(p, target) : Keys.KeyQueue(p, target, orderingKey), Keys.Ready(p, target), Keys.Blocked(p, target)];
 
     private async Task<AcceptResult> AcceptOneAsync(NewEvent incoming)
     {
-        var (stored, dedupeWindow, targets) = incoming;
+        var (stored, dedupeWindow, targets, orderedTargets) = incoming;
         var p = stored.Partition;
-        var keys = new List<RedisKey>(6 + (targets.Count * 3))
+        var keys = new List<RedisKey>(6 + (targets.Count * 4))
         {
             Keys.Dedupe(p, stored.Source, stored.DedupeKey),
             Keys.Event(p, stored.Id),
@@ -284,15 +313,19 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             keys.Add(Keys.Ready(p, target));
             keys.Add(Keys.Routed(p, target));
             keys.Add(Keys.StateIndex(p, target, StoreWords.Pending));
+            keys.Add(stored.OrderingKey is { } key ? Keys.KeyQueue(p, target, key) : Keys.Ready(p, target));
         }
 
-        var args = new List<RedisValue>(5 + 22 + (targets.Count * 2))
+        var ordered = string.Concat(targets.Select(t => stored.OrderingKey is not null && orderedTargets?.Contains(t) == true ? '1' : '0'));
+
+        var args = new List<RedisValue>(6 + 24 + (targets.Count * 2))
         {
             stored.Id,
             (long)dedupeWindow.TotalMilliseconds,
             RetentionMs,
             stored.ReceivedAt.ToUnixTimeMilliseconds(),
             stored.Type,
+            ordered,
             "source", stored.Source,
             "type", stored.Type,
             "tags", JsonSerializer.Serialize(stored.Tags, StoreJson.Default.IReadOnlyListString),

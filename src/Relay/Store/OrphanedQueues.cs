@@ -64,16 +64,20 @@ internal sealed class OrphanedQueues(StoreConnection connection, EventStore stor
                 {
                     // Each settled event leaves the index, so the next chunk is again at its head.
                     ids = await connection.Database.SortedSetRangeByRankAsync(Keys.StateIndex(p, orphan, state), 0, Chunk - 1).ConfigureAwait(false);
-                    var results = await Task.WhenAll(ids.Select(id => connection.Database.ScriptEvaluateAsync(
-                        StoreScripts.Orphan,
-                        [Keys.Event(p, id!), Keys.History(p, id!), .. Keys.StateIndexes(p, orphan), .. newKeys],
-                        [id, orphan, to ?? "", now, retention, fromReason, toReason]))).ConfigureAwait(false);
+                    var results = await Task.WhenAll(ids.Select(async id =>
+                    {
+                        var orderingKey = (string?)await connection.Database.HashGetAsync(Keys.Event(p, id!), StoreWords.OrderingField).ConfigureAwait(false);
+                        return await connection.Database.ScriptEvaluateAsync(
+                            StoreScripts.Orphan,
+                            [Keys.Event(p, id!), Keys.History(p, id!), .. Keys.StateIndexes(p, orphan), .. newKeys, store.KeyQueueKeys(p, orphan, orderingKey)[0]],
+                            [id, orphan, to ?? "", now, retention, fromReason, toReason, orderingKey ?? ""]).ConfigureAwait(false);
+                    })).ConfigureAwait(false);
                     count += results.Count(r => (int)r == 1);
                 }
                 while (ids.Length == Chunk);
             }
 
-            await connection.Database.KeyDeleteAsync([Keys.Ready(p, orphan), Keys.Lease(p, orphan), Keys.Retry(p, orphan), Keys.Dead(p, orphan)]).ConfigureAwait(false);
+            await connection.Database.KeyDeleteAsync([Keys.Ready(p, orphan), Keys.Lease(p, orphan), Keys.Retry(p, orphan), Keys.Dead(p, orphan), Keys.Blocked(p, orphan)]).ConfigureAwait(false);
             return count;
         })).ConfigureAwait(false);
 

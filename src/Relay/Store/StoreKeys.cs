@@ -49,6 +49,15 @@ internal sealed class StoreKeys(string prefix)
 
     public RedisKey Dead(int partition, string target) => $"{Tag(partition)}:dead:{target}";
 
+    /// <summary>
+    /// An ordered target's queue of one ordering key: the key's events not yet settled, in accept order; only the head
+    /// is ever ready, in flight or retrying (lib.lua's key_append, key_release). The key's events share the partition.
+    /// </summary>
+    public RedisKey KeyQueue(int partition, string target, string orderingKey) => $"{Tag(partition)}:okq:{target}:{orderingKey}";
+
+    /// <summary>An ordered target's keys held behind a dead letter (zset: ordering key -> blocked at ms), onDeadLetter: block.</summary>
+    public RedisKey Blocked(int partition, string target) => $"{Tag(partition)}:blocked:{target}";
+
     /// <summary>Held for one sweep interval by whichever replica runs the scheduler sweep.</summary>
     public RedisKey SchedulerLock => $"{{{Prefix}}}:scheduler";
 

@@ -36,6 +36,9 @@ internal static class StoreWords
     /// <summary><c>requeue.lua</c> scope: the event moves whatever its state (replay).</summary>
     public const string RequeueAny = "any";
 
+    /// <summary><c>fail.lua</c>: a dead letter holds its ordering key until redriven or purged (onDeadLetter: block).</summary>
+    public const string BlockKey = "block";
+
     /// <summary>Hash field suffixes of a target's delivery, after the target id: <c>crm.state</c>, <c>crm.attempts</c>...</summary>
     public const string StateSuffix = ".state";
     public const string AttemptsSuffix = ".attempts";
@@ -66,7 +69,7 @@ internal static class StoreWords
 
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        Pending, Delivered, Retrying, Dead, Quarantined, Purged, CheckPassed, RequeueDeadOnly, RequeueAny,
+        Pending, Delivered, Retrying, Dead, Quarantined, Purged, CheckPassed, RequeueDeadOnly, RequeueAny, BlockKey,
         StateSuffix, AttemptsSuffix, NextSuffix, AtSuffix, ReasonSuffix, CheckField, CheckReasonField, ReceivedAtField, ReadySeparator, TargetsField, TargetsSeparator,
     };
 

@@ -18,7 +18,8 @@ internal sealed record StoredEvent(
     string? OrderingKey = null);
 
 /// <summary>An event to accept, with how long its dedupe key holds and the targets it is queued to.</summary>
-internal sealed record NewEvent(StoredEvent Event, TimeSpan DedupeWindow, IReadOnlyList<string> Targets);
+/// <param name="OrderedTargets">Those of <paramref name="Targets"/> that deliver the events of one ordering key in order.</param>
+internal sealed record NewEvent(StoredEvent Event, TimeSpan DedupeWindow, IReadOnlyList<string> Targets, IReadOnlyCollection<string>? OrderedTargets = null);
 
 /// <summary>
 /// The lease a dispatcher holds on a claimed event: its deadline on the store's clock, which identifies the claim
@@ -50,7 +51,8 @@ internal sealed record ClaimedEvent(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     byte[] Body,
     int Attempts,
-    string? TraceParent = null);
+    string? TraceParent = null,
+    string? OrderingKey = null);
 
 /// <summary>One delivery attempt, kept in the event's history for the admin API.</summary>
 internal sealed record AttemptRecord(string Target, int Attempt, long At, int? Status, long DurationMs, string? Error);
@@ -65,3 +67,6 @@ internal readonly record struct AcceptResult(AcceptOutcome Outcome, string Event
 
 /// <summary>Events of one target in each queue state.</summary>
 internal readonly record struct TargetCounts(long Ready, long InFlight, long Retrying, long Dead);
+
+/// <summary>An ordering key held behind its dead letter <paramref name="EventId"/>, with <paramref name="Waiting"/> events of the key behind it.</summary>
+internal sealed record BlockedKey(string OrderingKey, string EventId, DateTimeOffset Since, string? Reason, long Waiting);

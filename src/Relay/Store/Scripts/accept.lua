@@ -8,14 +8,16 @@
 -- KEYS[4]   source index   (zset, the same for the event's source)
 -- KEYS[5]   type index     (zset, the same for the event's type)
 -- KEYS[6]   types          (zset: event type -> last received-at ms, for type globs)
--- KEYS[7..] per matching target, 3 keys: ready list, routed index (zset, every event routed to the target),
---           pending state index (not trimmed: an event leaves it when its state changes, and is owed until then)
+-- KEYS[7..] per matching target, 4 keys: ready list, routed index (zset, every event routed to the target),
+--           pending state index (not trimmed: an event leaves it when its state changes, and is owed until then),
+--           key queue of the event's ordering key (ordered targets; for others a placeholder never touched)
 -- ARGV[1]   event id
 -- ARGV[2]   dedupe window, ms
 -- ARGV[3]   retention, ms
 -- ARGV[4]   now = received-at, unix ms (time always comes from the caller)
 -- ARGV[5]   event type
--- ARGV[6..] field, value pairs of the event hash
+-- ARGV[6]   one character per matching target, in KEYS order: '1' = ordered by key (lib.lua's key_append), '0' = not
+-- ARGV[7..] field, value pairs of the event hash
 --
 -- Returns {1, id} when accepted; {0, first id} when the dedupe key is already held (a vendor retry).
 local unpack = unpack or table.unpack
@@ -29,7 +31,7 @@ local id = ARGV[1]
 local retention = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 redis.call('SET', KEYS[1], id, 'PX', ARGV[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('HSET', KEYS[2], unpack(ARGV, 7))
 if #KEYS == 6 then
   redis.call('PEXPIRE', KEYS[2], retention)
 end
@@ -40,8 +42,13 @@ end
 redis.call('ZADD', KEYS[6], now, ARGV[5])
 trim(KEYS[6], now, retention)
 
-for first = 7, #KEYS, 3 do
-  redis.call('RPUSH', KEYS[first], ready_entry(id, now))
+local ordered = ARGV[6]
+for first = 7, #KEYS, 4 do
+  if string.sub(ordered, (first - 3) / 4, (first - 3) / 4) == '1' then
+    key_append(KEYS[first + 3], KEYS[first], id, now)
+  else
+    redis.call('RPUSH', KEYS[first], ready_entry(id, now))
+  end
   redis.call('ZADD', KEYS[first + 1], now, id)
   trim(KEYS[first + 1], now, retention)
   redis.call('ZADD', KEYS[first + 2], now, id)

@@ -64,3 +64,33 @@ local function keep_while_owed(event, history, retention)
   redis.call('PEXPIRE', event, retention)
   redis.call('PEXPIRE', history, retention)
 end
+
+-- Ordered delivery (a target with `ordering: key`): per target and ordering key, a key queue lists the key's events
+-- not yet settled, in accept order. Only its head is ever ready, in flight or retrying, so one key never has two
+-- events out at once while every other key flows; settling the head (delivered, or dead-lettered and skipped)
+-- releases the next. A key whose head is a dead letter under `onDeadLetter: block` is recorded in the target's blocked
+-- set (ordering key -> blocked at ms) until the dead letter is redriven or purged.
+
+-- Puts `id` at the back of its key queue and makes it ready when it is the head.
+local function key_append(queue, ready, id, now)
+  if redis.call('RPUSH', queue, id) == 1 then
+    redis.call('RPUSH', ready, ready_entry(id, now))
+  end
+end
+
+-- When `id` heads its key queue: takes it off, unblocks the key, and makes the next event of the key ready; true
+-- when there was one (the caller wakes the target's dispatcher). Nothing when `id` is not the head (it was queued
+-- while the target was not ordered, or has been released already).
+local function key_release(queue, ready, blocked, key, id, now)
+  if redis.call('LINDEX', queue, 0) ~= id then
+    return false
+  end
+  redis.call('LPOP', queue)
+  redis.call('ZREM', blocked, key)
+  local next_id = redis.call('LINDEX', queue, 0)
+  if next_id then
+    redis.call('RPUSH', ready, ready_entry(next_id, now))
+    return true
+  end
+  return false
+end

@@ -11,6 +11,7 @@
 -- KEYS[9]      the other target's dead zset   (purge: unused)
 -- KEYS[10]     the other target's routed index (purge: unused)
 -- KEYS[11..15] the other target's state indexes (purge: unused)
+-- KEYS[16]     the removed target's key queue of the event's ordering key (unused without one)
 -- ARGV[1] event id
 -- ARGV[2] removed target id
 -- ARGV[3] other target id; '' to purge
@@ -18,6 +19,7 @@
 -- ARGV[5] retention, ms
 -- ARGV[6] reason recorded on the removed target
 -- ARGV[7] reason recorded on the other target's dead letter (move only)
+-- ARGV[8] the event's ordering key; '' for none
 --
 -- Returns 1 moved or purged; 0 the removed target owed it nothing (or it expired).
 local id = ARGV[1]
@@ -38,6 +40,9 @@ redis.call('HSET', KEYS[1], from .. '.state', 'purged', from .. '.at', now,
   from .. '.reason', ARGV[6])
 redis.call('HDEL', KEYS[1], from .. '.next')
 index_state(3, nil, id, nil)
+if ARGV[8] ~= '' then
+  redis.call('LREM', KEYS[16], 0, id)
+end
 
 if to ~= '' and not redis.call('HGET', KEYS[1], to .. '.state') then
   local targets = redis.call('HGET', KEYS[1], 'targets')

@@ -7,10 +7,15 @@
 -- KEYS[2]    event hash
 -- KEYS[3]    history list
 -- KEYS[4..8] the target's state indexes, in the order of lib.lua's STATES
+-- KEYS[9]    key queue of the event's ordering key (lib.lua's key_release; unused without one)
+-- KEYS[10]   ready list   (target, partition)
+-- KEYS[11]   blocked keys (target, partition)
 -- ARGV[1] event id
 -- ARGV[2] target id
 -- ARGV[3] only when dead-lettered at or before this, unix ms (a dead letter that arrives while purging is kept)
 -- ARGV[4] retention, ms
+-- ARGV[5] the event's ordering key; '' for none. A purged dead letter that held its key releases the next event.
+-- ARGV[6] now, unix ms
 --
 -- Returns 1 when dropped; 0 when it is no longer a dead letter, or was dead-lettered after ARGV[3].
 local id = ARGV[1]
@@ -23,5 +28,8 @@ index_state(4, nil, id, nil)
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[2] .. '.state', 'purged')
   keep_while_owed(KEYS[2], KEYS[3], tonumber(ARGV[4]))
+end
+if ARGV[5] ~= '' then
+  key_release(KEYS[9], KEYS[10], KEYS[11], ARGV[5], id, ARGV[6])
 end
 return 1
