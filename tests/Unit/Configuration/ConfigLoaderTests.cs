@@ -123,8 +123,20 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, timestampHeader: X-Ts")]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{body}\", timestampHeader: X-Ts, tolerance: 1m")]
+    [InlineData("kind: signicat, path: /x, secret: s, timestampHeader: X-Ts")]
+    public void Load_TimestampHeaderWithoutTimestampInTemplate_ErrorUnderTimestampHeader(string source)
+    {
+        var (snapshot, errors) = Load($"sources:\n  x: {{ {source} }}");
+
+        Assert.Null(snapshot);
+        Assert.StartsWith("sources:x:timestampHeader: timestampHeader is set but template does not sign {timestamp}", Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("kind: hmac, path: /x, secret: s", "sources:x:header: is required")]
-    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, timestampHeader: X-Ts, tolerance: 500ms", "sources:x:tolerance: 500ms is too short")]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\", timestampHeader: X-Ts, tolerance: 500ms", "sources:x:tolerance: 500ms is too short")]
     public void Load_HmacKeyRefusedWhileReading_ReportedOnce(string source, string expected)
     {
         var (snapshot, errors) = Load($"sources:\n  x: {{ {source} }}");
