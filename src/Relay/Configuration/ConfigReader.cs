@@ -90,10 +90,22 @@ internal sealed partial class ConfigReader : IKindSettings
             return [Expand(key, single)];
         }
 
-        return section.GetChildren()
-            .Where(c => c.Value is not null)
-            .Select(c => Expand($"{key}:{c.Key}", c.Value!))
-            .ToArray();
+        var values = new List<string>();
+        foreach (var item in section.GetChildren())
+        {
+            if (item.Value is { } value)
+            {
+                values.Add(Expand($"{key}:{item.Key}", value));
+            }
+            else if (!item.GetChildren().Any())
+            {
+                // An empty item (`- ~`, or a template value that rendered to nothing) is a mistake, never "no entry":
+                // silently dropping it could widen a filter or empty an allow list.
+                Error($"{key}:{item.Key}", "is empty. Give it a value, or remove the item.");
+            }
+        }
+
+        return values;
     }
 
     /// <inheritdoc cref="IKindSettings.HttpUrl"/>

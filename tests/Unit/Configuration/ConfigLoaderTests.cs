@@ -89,6 +89,8 @@ public sealed class ConfigLoaderTests
     [InlineData("targets:\n  crm: { url: \"http://x\", retry: { schedule: [5s, nope] } }", "'nope' is not a positive duration")]
     [InlineData("targets:\n  crm: { url: \"http://x\", retry: { jitter: 2 } }", "must be a number from 0 to 1")]
     [InlineData("admin: { apiKeys: [short] }", "shorter than 16 characters")]
+    [InlineData("sources:\n  s: { kind: yousign, path: /x, secret: s, routes: [{ target: crm, events: [~] }] }\ntargets:\n  crm: { url: \"http://x\" }", "sources:s:routes:0:events:0: is empty")]
+    [InlineData("targets:\n  crm: { url: \"http://x\", retry: { schedule: [5s, ~, 1m] } }", "targets:crm:retry:schedule:1: is empty")]
     [InlineData("sources:\n  s: { kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\" }", "timestampHeader")]
     [InlineData("sources:\n  s: { kind: yousign, path: x, secret: s }", "must start with '/'")]
     [InlineData("sources:\n  s: { kind: yousign, path: /x, secret: s, ack: { status: 500 } }", "from 200 to 299")]
