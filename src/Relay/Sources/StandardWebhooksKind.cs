@@ -42,9 +42,9 @@ internal sealed class StandardWebhooksKind : ISourceKind
                 return SourceVerdict.Unauthorized(verified.Failure!);
             }
 
-            if (!JsonBody.TryParseObject(request.Body, out var document))
+            if (JsonBody.Parse(request.Body, out var document) is { } rejected)
             {
-                return SourceVerdict.BadRequest("body is not a JSON object");
+                return rejected;
             }
 
             using (document)

@@ -209,7 +209,9 @@ public sealed class AlphaTrustTests
         var asJson = new HttpRequestMessage(HttpMethod.Post, HookPath) { Content = new StringContent("""{"EventType":"document"}""", Encoding.UTF8, "application/json") };
 
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.FormPost(HookPath, "TransID=1&DocStatus=4EventType=document"))).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(notUtf8)).StatusCode);
+        var notUtf8Response = await relay.Client.SendAsync(notUtf8);
+        Assert.Equal(HttpStatusCode.BadRequest, notUtf8Response.StatusCode);
+        Assert.Equal("body is not UTF-8 form data\n", await notUtf8Response.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.GetAsync(new Uri(HookPath, UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(asJson)).StatusCode);
         Assert.Empty(await StoreKeysAsync(relay));

@@ -210,9 +210,12 @@ public sealed class LegalesignTests
         const string NotAList = """{"timestamp": "2018-03-20T07:09:52"}""";
         const string MissingUri = """[{"timestamp": "2018-03-20T07:09:52", "name": "status", "value": "40"}]""";
         var asJson = new HttpRequestMessage(HttpMethod.Post, HookPath) { Content = new StringContent(Sample, Encoding.UTF8, "application/json") };
+        var notUtf8 = new HttpRequestMessage(HttpMethod.Post, HookPath) { Content = new ByteArrayContent([.. "data="u8, 0xFF, 0xFE, .. "&signed=x"u8]) };
+        notUtf8.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-www-form-urlencoded");
 
         var responses = new[]
         {
+            await relay.Client.SendAsync(notUtf8),
             await relay.Client.SendAsync(signer.Batch(HookPath, NotJson)),
             await relay.Client.SendAsync(signer.Batch(HookPath, NotAList)),
             await relay.Client.SendAsync(signer.Batch(HookPath, MissingUri)),
@@ -220,7 +223,8 @@ public sealed class LegalesignTests
         };
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
-        Assert.Contains("data[0] needs timestamp, name, value and resource_uri", await responses[2].Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("body is not UTF-8 form data\n", await responses[0].Content.ReadAsStringAsync());
+        Assert.Contains("data[0] needs timestamp, name, value and resource_uri", await responses[3].Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(asJson)).StatusCode);
         Assert.Empty(await StoreKeysAsync(relay));
     }
