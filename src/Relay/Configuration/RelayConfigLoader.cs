@@ -32,6 +32,18 @@ internal static partial class RelayConfigLoader
     public static readonly IReadOnlyList<TimeSpan> DefaultSchedule =
         [.. new[] { "5s", "30s", "2m", "10m", "30m", "1h", "3h", "6h", "12h", "24h" }.Select(s => { Durations.TryParse(s, out var t); return t; })];
 
+    // Every duration has a ceiling, so no value can overflow a timer or an expiry (a 100d timeout made the HTTP
+    // handler throw on every delivery) and a slip of the unit is caught at load.
+
+    /// <summary>Longest dedupe window or retention: a year.</summary>
+    private static readonly TimeSpan MaxKeep = TimeSpan.FromDays(365);
+
+    /// <summary>Longest wait for one delivery attempt.</summary>
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest delay before one retry.</summary>
+    private static readonly TimeSpan MaxRetryStep = TimeSpan.FromDays(7);
+
     /// <param name="baseDirectory">Folder of the config file: relative paths in it resolve against this.</param>
     /// <param name="kinds">The kinds a source may name; each reads its own settings.</param>
     public static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(
@@ -69,8 +81,8 @@ internal static partial class RelayConfigLoader
             Connection: store.String("connection", "")!,
             DataDir: Path.GetFullPath(store.String("dataDir", "data")!, baseDirectory),
             Partitions: store.Int("partitions", 16, 1, 1024),
-            DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1)),
-            Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1)),
+            DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1), max: MaxKeep),
+            Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1), max: MaxKeep),
             Prefix: prefix);
     }
 
@@ -125,7 +137,7 @@ internal static partial class RelayConfigLoader
             targets[id] = new TargetConfig(
                 id,
                 url ?? new Uri("http://invalid"),
-                target.Duration("timeout", TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)),
+                target.Duration("timeout", TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100), max: MaxTimeout),
                 target.Int("concurrency", 16, 1, 1024),
                 new RetryConfig(schedule, retry.Double("jitter", 0.2, 0, 1)),
                 string.IsNullOrEmpty(successBody) ? null : successBody,
@@ -143,6 +155,11 @@ internal static partial class RelayConfigLoader
         {
             if (Durations.TryParse(steps[i], out var step) && step > TimeSpan.Zero)
             {
+                if (step > MaxRetryStep)
+                {
+                    retry.Error($"schedule:{i}", $"{steps[i]} is too long; use at most {Durations.Format(MaxRetryStep)} per step.");
+                }
+
                 schedule.Add(step);
             }
             else
@@ -233,7 +250,7 @@ internal static partial class RelayConfigLoader
             kind,
             path,
             ack,
-            source.Duration("dedupeWindow", defaultDedupeWindow, min: TimeSpan.FromSeconds(1)),
+            source.Duration("dedupeWindow", defaultDedupeWindow, min: TimeSpan.FromSeconds(1), max: MaxKeep),
             ReadRoutes(source, targets));
 
     private static AckConfig ReadAck(ConfigReader ack, AckConfig fallback) => new(

@@ -12,6 +12,12 @@ internal sealed class HmacKind : ISourceKind
 {
     public string Name => "hmac";
 
+    /// <summary>
+    /// The widest accepted gap between a signed timestamp and now: beyond an hour the timestamp hardly bounds replays
+    /// any more (Standard Webhooks suggests five minutes).
+    /// </summary>
+    public static readonly TimeSpan MaxTolerance = TimeSpan.FromHours(1);
+
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
     public ISourceHandler? Create(string path, IKindSettings settings)
@@ -44,7 +50,7 @@ internal sealed class HmacKind : ISourceKind
             Prefix: settings.String("prefix", defaults?.Prefix ?? "")!,
             Template: settings.String("template", defaults?.Template ?? "{body}")!,
             TimestampHeader: settings.String("timestampHeader", defaults?.TimestampHeader),
-            Tolerance: settings.Duration("tolerance", defaults?.Tolerance ?? TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1)),
+            Tolerance: settings.Duration("tolerance", defaults?.Tolerance ?? TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1), max: MaxTolerance),
             IdHeader: settings.String("idHeader", defaults?.IdHeader));
         var problems = HmacSchemeValidator.Validate(scheme);
 

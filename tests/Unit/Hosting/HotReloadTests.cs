@@ -54,6 +54,26 @@ public sealed class HotReloadTests
         Assert.Empty(provider.LastErrors);
     }
 
+    /// <summary>
+    /// Failure mode: a reload bringing in a target timeout too large for the HTTP handler's timers, after which every
+    /// delivery threw. The reload is refused, and deliveries go on with the timeout in force.
+    /// </summary>
+    [Fact]
+    public async Task Reload_TimeoutAboveItsCeiling_RejectedAndDeliveriesGoOn()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        var store = TestStore.Garnet;
+        await using var relay = await RelayHost.StartAsync(store, Yaml("s1", crm, audit: null));
+
+        await relay.RewriteConfigAsync(store, Yaml("s1", crm, audit: null).Replace("timeout: 5s", "timeout: 100d", StringComparison.Ordinal));
+
+        var provider = relay.Services.GetRequiredService<RelayConfigProvider>();
+        Assert.Equal(["targets:crm:timeout: 100d is too long; use at most 10m."], provider.LastErrors);
+        Assert.Equal(TimeSpan.FromSeconds(5), provider.Current.Config.Targets["crm"].Timeout);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("after-1")))).StatusCode);
+        Assert.Equal("delivered", await StoreProbe.WaitForStateAsync(relay, (await crm.WaitForAsync(1))[0].Header("webhook-id"), "crm", "delivered"));
+    }
+
     [Fact]
     public async Task Reload_TargetRemovedDuringDelivery_InFlightDeliveryFinishes()
     {
