@@ -50,7 +50,8 @@ internal static partial class RelayConfigLoader
         IConfiguration root, string baseDirectory, SourceKinds kinds, Func<string, string?>? environment = null)
     {
         var errors = new List<string>();
-        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory);
+        var keys = new ConfigKeys();
+        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory, keys);
 
         var store = ReadStore(reader.Section("store"), baseDirectory);
         var ingress = new IngressConfig(reader.Section("ingress").Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024));
@@ -58,6 +59,12 @@ internal static partial class RelayConfigLoader
         var targets = ReadTargets(reader.Section("targets"), store);
         var connectors = new List<ConnectorBinding>();
         var sources = ReadSources(reader.Section("sources"), kinds, store, targets, connectors);
+
+        // Sections that are not Relay's to read, though they may sit in relay.yaml: YARP validates reverseProxy, and
+        // ASP.NET Core reads Logging from the same configuration.
+        reader.Ignore("reverseProxy");
+        reader.Ignore("Logging");
+        keys.ReportUnknown(root, errors);
 
         if (errors.Count > 0)
         {
@@ -198,6 +205,8 @@ internal static partial class RelayConfigLoader
                     source.Error("kind", $"'{kindName}' is not a known kind. Choose one of: {knownKinds}.");
                 }
 
+                // Which keys the source may have depends on its kind: without one, they cannot be judged.
+                section.Ignore(id);
                 continue;
             }
 
@@ -236,6 +245,7 @@ internal static partial class RelayConfigLoader
             if (source.Exists(vendorFacing))
             {
                 source.Error(vendorFacing, $"does not apply to kind '{kind.Name}': Relay opens the connection itself, so no vendor calls a path or waits for an ack. Remove {vendorFacing}.");
+                source.Ignore(vendorFacing);
             }
         }
 

@@ -44,7 +44,7 @@ public static class RelayHostingExtensions
         // Quiet defaults, lowest precedence: relay.yaml, appsettings, env vars and --Logging:... all override them.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLogging });
         builder.Configuration.AddYamlFile(path, reloadOnChange: true);
-        builder.Configuration.AddEnvironmentVariables("Relay__");
+        builder.Configuration.AddRelayEnvironmentOverrides();
         var kinds = SourceKinds.BuiltIn;
         var (snapshot, errors) = RelayConfigLoader.Load(builder.Configuration, file.Directory, kinds);
         if (snapshot is null)

@@ -22,20 +22,19 @@ internal sealed class HmacKind : ISourceKind
 
     public ISourceHandler? Create(string path, IKindSettings settings)
     {
+        // Every key is read before any is judged, so that a problem with one is reported with all the others.
         var scheme = ReadScheme(settings, defaults: null);
         var secret = settings.RequiredString("secret", "Set it to the shared HMAC secret, e.g. secret: ${MY_WEBHOOK_SECRET}.");
+        var idField = settings.String("idField");
+        var typeField = settings.String("typeField", "type")!;
+        var orderingField = settings.String("orderingField");
+        var requireJson = settings.Bool("requireJson", true);
         if (scheme is null || secret.Length == 0)
         {
             return null;
         }
 
-        return new Handler(
-            new HmacVerifier(scheme, Encoding.UTF8.GetBytes(secret)),
-            settings.String("idHeader") ?? scheme.IdHeader,
-            settings.String("idField"),
-            settings.String("typeField", "type")!,
-            settings.String("orderingField"),
-            settings.Bool("requireJson", true));
+        return new Handler(new HmacVerifier(scheme, Encoding.UTF8.GetBytes(secret)), scheme.IdHeader, idField, typeField, orderingField, requireJson);
     }
 
     /// <summary>Reads an HMAC scheme from settings, each key falling back to a vendor preset when one is given; null when invalid.</summary>
