@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration.EnvironmentVariables;
-
 namespace Relay.Configuration;
 
 /// <summary>
@@ -167,24 +165,4 @@ internal sealed class ConfigKeys
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToArray();
     }
-}
-
-/// <summary>
-/// The <c>Relay__Section__Key</c> environment overrides of relay.yaml, as a provider of its own type so that
-/// <see cref="ConfigKeys"/> can tell their keys from every other environment variable.
-/// </summary>
-internal sealed class RelayEnvironmentProvider() : EnvironmentVariablesConfigurationProvider(Prefix)
-{
-    public const string Prefix = "Relay__";
-}
-
-internal sealed class RelayEnvironmentSource : IConfigurationSource
-{
-    public IConfigurationProvider Build(IConfigurationBuilder builder) => new RelayEnvironmentProvider();
-}
-
-internal static class RelayEnvironmentExtensions
-{
-    /// <summary>Adds the <c>Relay__Section__Key</c> environment overrides of relay.yaml.</summary>
-    public static IConfigurationBuilder AddRelayEnvironmentOverrides(this IConfigurationBuilder builder) => builder.Add(new RelayEnvironmentSource());
 }
