@@ -1,8 +1,12 @@
 # Relay: webhook edge relay.
 #   docker build -t relay .
-#   docker run -p 8080:8080 -p 9090:9090 -v "$PWD/config:/app/config:ro" -v relay-data:/app/data relay
+#   docker run -p 8080:8080 -p 9090:9090 -e YOUSIGN_SECRET -e PARTNER_WHSEC -e ARCHIVE_WHSEC -v relay-data:/app/data relay
+#   (or your own relay.yaml: -v "$PWD/my-config:/app/config:ro", with the variables it names)
 # Webhooks, /healthz, /readyz and /metrics are served on 8080; /admin on 9090 when relay.yaml sets
 # admin.urls (e.g. http://+:9090). Secrets referenced from relay.yaml as ${NAME} are passed as env vars.
+# The image's relay.yaml (the repository's config/relay.yaml) has no fallback secrets: started without them, Relay
+# refuses to start and names each missing variable. config/relay.dev.yaml, whose development secrets are public, is
+# for `dotnet run` and is never copied into the image.
 
 # ---- build ------------------------------------------------------------------------------------------
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
@@ -16,8 +20,8 @@ RUN dotnet restore src/Relay/Relay.csproj
 COPY . .
 RUN dotnet publish src/Relay/Relay.csproj -c Release -o /app/out
 
-# Default relay.yaml for the image (normally replaced by a mounted file). Tolerates its absence so the
-# image still builds; without a mounted config Relay then reports the missing file at start.
+# Default relay.yaml for the image (normally replaced by a mounted file): relay.yaml only, never relay.dev.yaml.
+# Tolerates its absence so the image still builds; without a mounted config Relay then reports the missing file at start.
 RUN mkdir -p /app/config && if [ -f config/relay.yaml ]; then cp config/relay.yaml /app/config/relay.yaml; fi
 
 # ---- runtime ----------------------------------------------------------------------------------------

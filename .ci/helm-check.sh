@@ -339,6 +339,21 @@ admin_urls_forced() {
 }
 check admin-urls-forced admin_urls_forced
 
+# The default dedupe window must outlast the vendors' retry spans (Yousign: about 3.1 days), as the relay's own
+# default (7d) does; a shorter one delivers late retries again.
+dedupe_window_default() {
+  local value seconds
+  value="$(sed -nE 's/^ +dedupeWindow: *"?([0-9.]+(ms|s|m|h|d))"? *$/\1/p' "$D" | head -n 1)"
+  [[ -n "$value" ]] || { echo "no store dedupeWindow in the rendered relay.yaml"; return 1; }
+  seconds="$(awk -v v="$value" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    m = (u == "ms") ? 0.001 : (u == "s") ? 1 : (u == "m") ? 60 : (u == "h") ? 3600 : 86400
+    printf "%d", n * m }')"
+  # 3.1 days = 267840 s; ask for at least 7 days, the relay's default.
+  (( seconds >= 7 * 86400 )) || { echo "dedupeWindow $value is shorter than 7d (Yousign retries for about 3.1 days)"; return 1; }
+}
+check dedupe-window-default dedupe_window_default
+
 persistence() {
   local rc=0
   has "$P" '^kind: PersistentVolumeClaim' 'claimName: relay-ci-data' 'storage: 2Gi' 'type: Recreate' || rc=1

@@ -8,7 +8,8 @@ namespace Relay.Configuration;
 /// <summary>
 /// Reads one section of relay.yaml, expanding <c>${NAME}</c> (or <c>${NAME:-default}</c>) from the environment, and records every
 /// problem instead of throwing, so that validation can report all of them at once (YARP ConfigValidator style).
-/// Each message names the full key and says how to fix it.
+/// Each message names the full key and says how to fix it. Every key asked for is recorded in <see cref="ConfigKeys"/>, so
+/// that the keys nobody asked for can be reported too.
 /// </summary>
 internal sealed partial class ConfigReader : IKindSettings
 {
@@ -16,15 +17,18 @@ internal sealed partial class ConfigReader : IKindSettings
     private readonly List<string> _errors;
     private readonly Func<string, string?> _environment;
     private readonly string? _baseDirectory;
+    private readonly ConfigKeys _keys;
 
     /// <param name="baseDirectory">Folder of the config file, against which <see cref="FilePath"/> resolves relative paths.</param>
-    public ConfigReader(IConfiguration section, string path, List<string> errors, Func<string, string?> environment, string? baseDirectory = null)
+    /// <param name="keys">Where the keys asked for are recorded; shared by every reader of one load.</param>
+    public ConfigReader(IConfiguration section, string path, List<string> errors, Func<string, string?> environment, string? baseDirectory, ConfigKeys keys)
     {
         _section = section;
         Path = path;
         _errors = errors;
         _environment = environment;
         _baseDirectory = baseDirectory;
+        _keys = keys;
     }
 
     /// <summary>The full key of this section, e.g. <c>sources:yousign</c>.</summary>
@@ -32,7 +36,11 @@ internal sealed partial class ConfigReader : IKindSettings
 
     public IReadOnlyList<string> Errors => _errors;
 
-    public bool Exists(string key) => _section.GetSection(key).Exists();
+    public bool Exists(string key)
+    {
+        _keys.Asked(Key(key));
+        return _section.GetSection(key).Exists();
+    }
 
     public bool HasProblem(string key)
     {
@@ -40,12 +48,23 @@ internal sealed partial class ConfigReader : IKindSettings
         return _errors.Exists(e => e.StartsWith(prefix, StringComparison.Ordinal));
     }
 
-    public ConfigReader Section(string key) => new(_section.GetSection(key), Key(key), _errors, _environment, _baseDirectory);
+    public ConfigReader Section(string key)
+    {
+        _keys.AskedAsSection(Key(key));
+        return new(_section.GetSection(key), Key(key), _errors, _environment, _baseDirectory, _keys);
+    }
 
     IKindSettings IKindSettings.Section(string key) => Section(key);
 
-    public IEnumerable<(string Key, ConfigReader Reader)> Children() =>
-        _section.GetChildren().Select(c => (c.Key, new ConfigReader(c, Key(c.Key), _errors, _environment, _baseDirectory)));
+    /// <summary>Every child section, e.g. each source under <c>sources</c>, each route of a list.</summary>
+    public IEnumerable<(string Key, ConfigReader Reader)> Children() => _section.GetChildren().Select(c =>
+    {
+        _keys.AskedAsSection(Key(c.Key));
+        return (c.Key, new ConfigReader(c, Key(c.Key), _errors, _environment, _baseDirectory, _keys));
+    });
+
+    /// <summary>Leaves <paramref name="key"/> and everything below it out of the unknown-key check (see <see cref="ConfigKeys.Ignore"/>).</summary>
+    public void Ignore(string key) => _keys.Ignore(Key(key));
 
     public string Key(string key) => Path.Length == 0 ? key : $"{Path}:{key}";
 
@@ -53,6 +72,7 @@ internal sealed partial class ConfigReader : IKindSettings
 
     public string? String(string key, string? fallback = null)
     {
+        _keys.AskedAsValue(Key(key));
         var raw = _section[key];
         return raw is null ? fallback : Expand(key, raw);
     }
@@ -84,16 +104,30 @@ internal sealed partial class ConfigReader : IKindSettings
 
     public IReadOnlyList<string> Strings(string key)
     {
+        _keys.AskedAsValue(Key(key));
         var section = _section.GetSection(key);
         if (section.Value is { } single)
         {
             return [Expand(key, single)];
         }
 
-        return section.GetChildren()
-            .Where(c => c.Value is not null)
-            .Select(c => Expand($"{key}:{c.Key}", c.Value!))
-            .ToArray();
+        var values = new List<string>();
+        foreach (var item in section.GetChildren())
+        {
+            _keys.AskedAsValue(Key($"{key}:{item.Key}"));
+            if (item.Value is { } value)
+            {
+                values.Add(Expand($"{key}:{item.Key}", value));
+            }
+            else if (!item.GetChildren().Any())
+            {
+                // An empty item (`- ~`, or a template value that rendered to nothing) is a mistake, never "no entry":
+                // silently dropping it could widen a filter or empty an allow list.
+                Error($"{key}:{item.Key}", "is empty. Give it a value, or remove the item.");
+            }
+        }
+
+        return values;
     }
 
     /// <inheritdoc cref="IKindSettings.HttpUrl"/>

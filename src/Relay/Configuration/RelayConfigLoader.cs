@@ -32,13 +32,26 @@ internal static partial class RelayConfigLoader
     public static readonly IReadOnlyList<TimeSpan> DefaultSchedule =
         [.. new[] { "5s", "30s", "2m", "10m", "30m", "1h", "3h", "6h", "12h", "24h" }.Select(s => { Durations.TryParse(s, out var t); return t; })];
 
+    // Every duration has a ceiling, so no value can overflow a timer or an expiry (a 100d timeout made the HTTP
+    // handler throw on every delivery) and a slip of the unit is caught at load.
+
+    /// <summary>Longest dedupe window or retention: a year.</summary>
+    private static readonly TimeSpan MaxKeep = TimeSpan.FromDays(365);
+
+    /// <summary>Longest wait for one delivery attempt.</summary>
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest delay before one retry.</summary>
+    private static readonly TimeSpan MaxRetryStep = TimeSpan.FromDays(7);
+
     /// <param name="baseDirectory">Folder of the config file: relative paths in it resolve against this.</param>
     /// <param name="kinds">The kinds a source may name; each reads its own settings.</param>
     public static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(
         IConfiguration root, string baseDirectory, SourceKinds kinds, Func<string, string?>? environment = null)
     {
         var errors = new List<string>();
-        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory);
+        var keys = new ConfigKeys();
+        var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory, keys);
 
         var store = ReadStore(reader.Section("store"), baseDirectory);
         var ingress = new IngressConfig(reader.Section("ingress").Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024));
@@ -46,6 +59,12 @@ internal static partial class RelayConfigLoader
         var targets = ReadTargets(reader.Section("targets"), store);
         var connectors = new List<ConnectorBinding>();
         var sources = ReadSources(reader.Section("sources"), kinds, store, targets, connectors);
+
+        // Sections that are not Relay's to read, though they may sit in relay.yaml: YARP validates reverseProxy, and
+        // ASP.NET Core reads Logging from the same configuration.
+        reader.Ignore("reverseProxy");
+        reader.Ignore("Logging");
+        keys.ReportUnknown(root, errors);
 
         if (errors.Count > 0)
         {
@@ -69,9 +88,9 @@ internal static partial class RelayConfigLoader
             Connection: store.String("connection", "")!,
             DataDir: Path.GetFullPath(store.String("dataDir", "data")!, baseDirectory),
             Partitions: store.Int("partitions", 16, 1, 1024),
-            DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1)),
-            Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1)),
-            DeadLetterRetention: store.Duration("deadLetterRetention", TimeSpan.FromDays(30), min: TimeSpan.FromHours(1)),
+            DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1), max: MaxKeep),
+            Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1), max: MaxKeep),
+            DeadLetterRetention: store.Duration("deadLetterRetention", TimeSpan.FromDays(30), min: TimeSpan.FromHours(1), max: MaxKeep),
             Prefix: prefix);
     }
 
@@ -129,7 +148,7 @@ internal static partial class RelayConfigLoader
             targets[id] = new TargetConfig(
                 id,
                 url ?? new Uri("http://invalid"),
-                target.Duration("timeout", TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100)),
+                target.Duration("timeout", TimeSpan.FromSeconds(10), min: TimeSpan.FromMilliseconds(100), max: MaxTimeout),
                 target.Int("concurrency", 16, 1, 1024),
                 new RetryConfig(schedule, retry.Double("jitter", 0.2, 0, 1)),
                 string.IsNullOrEmpty(successBody) ? null : successBody,
@@ -149,6 +168,11 @@ internal static partial class RelayConfigLoader
         {
             if (Durations.TryParse(steps[i], out var step) && step > TimeSpan.Zero)
             {
+                if (step > MaxRetryStep)
+                {
+                    retry.Error($"schedule:{i}", $"{steps[i]} is too long; use at most {Durations.Format(MaxRetryStep)} per step.");
+                }
+
                 schedule.Add(step);
             }
             else
@@ -187,6 +211,8 @@ internal static partial class RelayConfigLoader
                     source.Error("kind", $"'{kindName}' is not a known kind. Choose one of: {knownKinds}.");
                 }
 
+                // Which keys the source may have depends on its kind: without one, they cannot be judged.
+                section.Ignore(id);
                 continue;
             }
 
@@ -225,6 +251,7 @@ internal static partial class RelayConfigLoader
             if (source.Exists(vendorFacing))
             {
                 source.Error(vendorFacing, $"does not apply to kind '{kind.Name}': Relay opens the connection itself, so no vendor calls a path or waits for an ack. Remove {vendorFacing}.");
+                source.Ignore(vendorFacing);
             }
         }
 
@@ -239,7 +266,7 @@ internal static partial class RelayConfigLoader
             kind,
             path,
             ack,
-            source.Duration("dedupeWindow", defaultDedupeWindow, min: TimeSpan.FromSeconds(1)),
+            source.Duration("dedupeWindow", defaultDedupeWindow, min: TimeSpan.FromSeconds(1), max: MaxKeep),
             ReadRoutes(source, targets));
 
     private static AckConfig ReadAck(ConfigReader ack, AckConfig fallback) => new(

@@ -94,5 +94,28 @@ internal sealed partial class RelayConfigProvider : IDisposable
 /// <summary>Where relay.yaml was read from: relative paths inside it resolve against <see cref="Directory"/>.</summary>
 internal sealed record RelayConfigFile(string Path)
 {
+    /// <summary>The file read when none is named: the one the container image ships, with no fallback secrets.</summary>
+    public static readonly string DefaultPath = System.IO.Path.Combine("config", "relay.yaml");
+
+    /// <summary>The file preferred in Development, whose <c>${NAME:-value}</c> fallbacks are public development secrets.</summary>
+    public static readonly string DevelopmentPath = System.IO.Path.Combine("config", "relay.dev.yaml");
+
     public string Directory => System.IO.Path.GetDirectoryName(Path)!;
+
+    /// <summary>
+    /// The file to read: the one named by <c>--config</c>, else by <c>RELAY_CONFIG</c>, else <c>config/relay.yaml</c>, except
+    /// in Development (which <c>dotnet run</c> sets through launchSettings.json), where <c>config/relay.dev.yaml</c> wins
+    /// when it exists. Only Development picks the file with known secrets, and the image does not carry it.
+    /// </summary>
+    /// <param name="workingDirectory">What relative paths are resolved against: the process's current directory.</param>
+    public static RelayConfigFile Choose(string? argument, string? variable, bool isDevelopment, string workingDirectory)
+    {
+        if ((argument ?? variable) is { Length: > 0 } named)
+        {
+            return new(System.IO.Path.GetFullPath(named, workingDirectory));
+        }
+
+        var development = System.IO.Path.GetFullPath(DevelopmentPath, workingDirectory);
+        return new(isDevelopment && File.Exists(development) ? development : System.IO.Path.GetFullPath(DefaultPath, workingDirectory));
+    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -79,4 +80,24 @@ internal static class YamlConfigurationExtensions
         source.ResolveFileProvider();
         return builder.Add(source);
     }
+}
+
+/// <summary>
+/// The <c>Relay__Section__Key</c> environment overrides of relay.yaml, as a provider of its own type so that
+/// <see cref="ConfigKeys"/> can tell their keys from every other environment variable.
+/// </summary>
+internal sealed class RelayEnvironmentProvider() : EnvironmentVariablesConfigurationProvider(Prefix)
+{
+    public const string Prefix = "Relay__";
+}
+
+internal sealed class RelayEnvironmentSource : IConfigurationSource
+{
+    public IConfigurationProvider Build(IConfigurationBuilder builder) => new RelayEnvironmentProvider();
+}
+
+internal static class RelayEnvironmentExtensions
+{
+    /// <summary>Adds the <c>Relay__Section__Key</c> environment overrides of relay.yaml.</summary>
+    public static IConfigurationBuilder AddRelayEnvironmentOverrides(this IConfigurationBuilder builder) => builder.Add(new RelayEnvironmentSource());
 }

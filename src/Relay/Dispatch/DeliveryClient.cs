@@ -9,7 +9,7 @@ namespace Relay.Dispatch;
 
 /// <summary>
 /// Sends one stored event to one target in raw mode: the original method, query string, content type, body and
-/// vendor headers, plus <c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature</c> (when signing is set),
+/// vendor headers (but not <c>Accept-Encoding</c>), plus <c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature</c> (when signing is set),
 /// <c>X-Relay-Source</c>, <c>X-Relay-Event-Type</c> and <c>X-Relay-Attempt</c>.
 /// </summary>
 internal sealed class DeliveryClient : IDisposable
@@ -22,6 +22,10 @@ internal sealed class DeliveryClient : IDisposable
         StandardWebhooks.IdHeader, StandardWebhooks.TimestampHeader, StandardWebhooks.SignatureHeader,
         "X-Relay-Source", "X-Relay-Event-Type", "X-Relay-Attempt", "Content-Type",
     };
+
+    // The vendor's Accept-Encoding says what the vendor could decompress, not what Relay can: outbound decompression is
+    // off, so a target honouring it would answer in gzip, and a success body could never be found in the reply.
+    private static readonly HashSet<string> NotForwarded = new(StringComparer.OrdinalIgnoreCase) { "Accept-Encoding" };
 
     private readonly HttpClient _client;
     private readonly TimeProvider _time;
@@ -98,7 +102,7 @@ internal sealed class DeliveryClient : IDisposable
 
         foreach (var (name, value) in claimed.Headers)
         {
-            if (Replaced.Contains(name))
+            if (Replaced.Contains(name) || NotForwarded.Contains(name))
             {
                 continue;
             }

@@ -25,13 +25,16 @@ public static class RelayHostingExtensions
     };
 
     /// <summary>
-    /// Loads relay.yaml (<c>--config</c>, <c>RELAY_CONFIG</c>, or <c>config/relay.yaml</c>), validates it, and registers
-    /// every stage. Returns false, having printed every problem, when the config cannot be used.
+    /// Loads relay.yaml (<c>--config</c>, <c>RELAY_CONFIG</c>, or <c>config/relay.yaml</c>; <c>config/relay.dev.yaml</c> in
+    /// Development), validates it, and registers every stage. Returns false, having printed every problem, when the
+    /// config cannot be used.
     /// </summary>
     public static bool AddRelay(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var path = Path.GetFullPath(builder.Configuration["config"] ?? Environment.GetEnvironmentVariable("RELAY_CONFIG") ?? Path.Combine("config", "relay.yaml"));
+        var file = RelayConfigFile.Choose(
+            builder.Configuration["config"], Environment.GetEnvironmentVariable("RELAY_CONFIG"), builder.Environment.IsDevelopment(), Directory.GetCurrentDirectory());
+        var path = file.Path;
         if (!File.Exists(path))
         {
             Console.Error.WriteLine($"Relay cannot start: config file {path} not found. Pass --config <file> or set RELAY_CONFIG.");
@@ -41,8 +44,7 @@ public static class RelayHostingExtensions
         // Quiet defaults, lowest precedence: relay.yaml, appsettings, env vars and --Logging:... all override them.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLogging });
         builder.Configuration.AddYamlFile(path, reloadOnChange: true);
-        builder.Configuration.AddEnvironmentVariables("Relay__");
-        var file = new RelayConfigFile(path);
+        builder.Configuration.AddRelayEnvironmentOverrides();
         var kinds = SourceKinds.BuiltIn;
         var (snapshot, errors) = RelayConfigLoader.Load(builder.Configuration, file.Directory, kinds);
         if (snapshot is null)

@@ -12,24 +12,29 @@ internal sealed class HmacKind : ISourceKind
 {
     public string Name => "hmac";
 
+    /// <summary>
+    /// The widest accepted gap between a signed timestamp and now: beyond an hour the timestamp hardly bounds replays
+    /// any more (Standard Webhooks suggests five minutes).
+    /// </summary>
+    public static readonly TimeSpan MaxTolerance = TimeSpan.FromHours(1);
+
     public AckConfig DefaultAck { get; } = new(200, null, "");
 
     public ISourceHandler? Create(string path, IKindSettings settings)
     {
+        // Every key is read before any is judged, so that a problem with one is reported with all the others.
         var scheme = ReadScheme(settings, defaults: null);
         var secret = settings.RequiredString("secret", "Set it to the shared HMAC secret, e.g. secret: ${MY_WEBHOOK_SECRET}.");
+        var idField = settings.String("idField");
+        var typeField = settings.String("typeField", "type")!;
+        var orderingField = settings.String("orderingField");
+        var requireJson = settings.Bool("requireJson", true);
         if (scheme is null || secret.Length == 0)
         {
             return null;
         }
 
-        return new Handler(
-            new HmacVerifier(scheme, Encoding.UTF8.GetBytes(secret)),
-            settings.String("idHeader") ?? scheme.IdHeader,
-            settings.String("idField"),
-            settings.String("typeField", "type")!,
-            settings.String("orderingField"),
-            settings.Bool("requireJson", true));
+        return new Handler(new HmacVerifier(scheme, Encoding.UTF8.GetBytes(secret)), scheme.IdHeader, idField, typeField, orderingField, requireJson);
     }
 
     /// <summary>Reads an HMAC scheme from settings, each key falling back to a vendor preset when one is given; null when invalid.</summary>
@@ -44,7 +49,7 @@ internal sealed class HmacKind : ISourceKind
             Prefix: settings.String("prefix", defaults?.Prefix ?? "")!,
             Template: settings.String("template", defaults?.Template ?? "{body}")!,
             TimestampHeader: settings.String("timestampHeader", defaults?.TimestampHeader),
-            Tolerance: settings.Duration("tolerance", defaults?.Tolerance ?? TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1)),
+            Tolerance: settings.Duration("tolerance", defaults?.Tolerance ?? TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1), max: MaxTolerance),
             IdHeader: settings.String("idHeader", defaults?.IdHeader));
         var problems = HmacSchemeValidator.Validate(scheme);
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Relay.Verification;
 
 namespace Relay.Sources;
@@ -7,7 +8,26 @@ namespace Relay.Sources;
 internal static class JsonBody
 {
     /// <summary>Parses a JSON object; false for anything else (array, scalar, invalid bytes).</summary>
-    public static bool TryParseObject(ReadOnlySpan<byte> body, out JsonDocument document)
+    public static bool TryParseObject(ReadOnlySpan<byte> body, out JsonDocument document) => Parse(body, out document) is null;
+
+    /// <summary>
+    /// Parses a JSON object, the one entry every JSON kind goes through; a 400 verdict saying why for anything else.
+    /// The whole body must be UTF-8 (RFC 8259): the JSON reader checks the structure but not the bytes inside strings,
+    /// so a string with invalid bytes would parse, then throw when read (a 500, not a 400).
+    /// </summary>
+    /// <returns>Null with the parsed document, which the caller disposes; otherwise the verdict rejecting the body.</returns>
+    public static SourceVerdict? Parse(ReadOnlySpan<byte> body, out JsonDocument document)
+    {
+        document = null!;
+        if (!Utf8.IsValid(body))
+        {
+            return SourceVerdict.BadRequest("body is not valid UTF-8");
+        }
+
+        return TryParse(body, out document) ? null : SourceVerdict.BadRequest("body is not a JSON object");
+    }
+
+    private static bool TryParse(ReadOnlySpan<byte> body, out JsonDocument document)
     {
         document = null!;
         try
@@ -35,7 +55,7 @@ internal static class JsonBody
 
     /// <summary>
     /// The usual checks of a signed JSON webhook, in order: a genuine signature when <paramref name="verifier"/> is given
-    /// (else 401), a JSON content type (else 415), a JSON object body (else 400).
+    /// (else 401), a JSON content type (else 415), a UTF-8 JSON object body (else 400).
     /// </summary>
     /// <returns>Null with the parsed document, which the caller disposes; otherwise the verdict rejecting the request.</returns>
     public static SourceVerdict? TryOpen(IngressRequest request, HmacVerifier? verifier, out JsonDocument document)
@@ -51,7 +71,7 @@ internal static class JsonBody
             return SourceVerdict.UnsupportedMediaType("expected Content-Type application/json");
         }
 
-        return TryParseObject(request.Body, out document) ? null : SourceVerdict.BadRequest("body is not a JSON object");
+        return Parse(request.Body, out document);
     }
 
     /// <summary>

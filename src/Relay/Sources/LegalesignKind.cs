@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Primitives;
 
 namespace Relay.Sources;
 
@@ -15,7 +14,8 @@ namespace Relay.Sources;
 /// POST <c>data=[change]</c>: the same shape as Legalesign's own, one change long, without <c>signed</c> (the signature
 /// covers the whole batch, which the relay has checked).
 /// "Upon event" hooks: form fields + <c>json_signed</c>, signature in the <c>X-Signed</c> header; one event, passed on as
-/// received, typed by the <c>event</c> field (<c>eventField:</c>) and deduped on a hash of <c>json_signed</c>.
+/// received, typed by the <c>event</c> key of <c>json_signed</c> (<c>eventField:</c>; the unsigned form fields are never
+/// read) and deduped on a hash of <c>json_signed</c>.
 /// </summary>
 internal sealed class LegalesignKind : ISourceKind
 {
@@ -85,7 +85,7 @@ internal sealed class LegalesignKind : ISourceKind
             if (FormBody.Single(fields, "json_signed") is { } signedJson)
             {
                 var header = request.Headers[SignatureHeader];
-                return Verify(signedJson, header.Count == 1 ? header[0] : null, $"header {SignatureHeader}") ?? ReadSingle(fields, signedJson);
+                return Verify(signedJson, header.Count == 1 ? header[0] : null, $"header {SignatureHeader}") ?? ReadSingle(signedJson);
             }
 
             return SourceVerdict.BadRequest($"expected form field data (with signed) or json_signed (with header {SignatureHeader})");
@@ -151,22 +151,28 @@ internal sealed class LegalesignKind : ISourceKind
             }
         }
 
-        private SourceVerdict ReadSingle(Dictionary<string, StringValues> fields, string signedJson)
+        /// <summary>
+        /// Everything an upon-event hook's event is known by comes from <c>json_signed</c>, the one part the signature
+        /// covers: the other form fields are unsigned, so whoever replays a genuine <c>json_signed</c> could set them to
+        /// anything (another event type to reach other routes, another ordering key).
+        /// </summary>
+        private SourceVerdict ReadSingle(string signedJson)
         {
-            var type = FormBody.Single(fields, eventField);
-            var ordering = FormBody.Single(fields, "uuid") ?? FormBody.Single(fields, "resource_uri");
-            if (JsonBody.TryParseObject(Encoding.UTF8.GetBytes(signedJson), out var document))
+            if (!JsonBody.TryParseObject(Encoding.UTF8.GetBytes(signedJson), out var document))
             {
-                using (document)
-                {
-                    type ??= JsonBody.GetString(document.RootElement, eventField);
-                    ordering ??= JsonBody.GetString(document.RootElement, "uuid") ?? JsonBody.GetString(document.RootElement, "resource_uri");
-                }
+                return SourceVerdict.BadRequest("json_signed is not a JSON object");
             }
 
-            // The signed JSON is exactly what Legalesign sent for this event, so a resend hashes alike and anything new does not.
-            var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signedJson)));
-            return SourceVerdict.Accept(new IncomingEvent(key, type ?? "", [], ordering ?? key));
+            using (document)
+            {
+                var root = document.RootElement;
+                var type = JsonBody.GetString(root, eventField) ?? "";
+                var ordering = JsonBody.GetString(root, "uuid") ?? JsonBody.GetString(root, "resource_uri");
+
+                // The signed JSON is exactly what Legalesign sent for this event, so a resend hashes alike and anything new does not.
+                var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signedJson)));
+                return SourceVerdict.Accept(new IncomingEvent(key, type, [], ordering ?? key));
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ internal sealed class StandardWebhooksKind : ISourceKind
     public ISourceHandler? Create(string path, IKindSettings settings)
     {
         var secret = settings.RequiredString("secret", "Set it to the sender's signing secret, e.g. secret: ${WHSEC} holding whsec_...");
-        var tolerance = settings.Duration("tolerance", StandardWebhooks.DefaultTolerance, min: TimeSpan.FromSeconds(1));
+        var tolerance = settings.Duration("tolerance", StandardWebhooks.DefaultTolerance, min: TimeSpan.FromSeconds(1), max: HmacKind.MaxTolerance);
         if (secret.Length == 0)
         {
             return null;
@@ -42,9 +42,9 @@ internal sealed class StandardWebhooksKind : ISourceKind
                 return SourceVerdict.Unauthorized(verified.Failure!);
             }
 
-            if (!JsonBody.TryParseObject(request.Body, out var document))
+            if (JsonBody.Parse(request.Body, out var document) is { } rejected)
             {
-                return SourceVerdict.BadRequest("body is not a JSON object");
+                return rejected;
             }
 
             using (document)

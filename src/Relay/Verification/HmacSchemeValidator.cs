@@ -37,6 +37,7 @@ internal static class HmacSchemeValidator
         }
 
         string? template = scheme.Template;
+        int problemsBeforeTemplate = problems.Count;
         if (string.IsNullOrEmpty(template))
         {
             Report("template", "template is required: use \"{body}\" when the vendor signs the raw body");
@@ -64,6 +65,12 @@ internal static class HmacSchemeValidator
         else if (scheme.TimestampHeader is null && template.Contains(TimestampPlaceholder, StringComparison.Ordinal))
         {
             Report("timestampHeader", "template uses {timestamp} but no timestampHeader is set: add timestampHeader with the name of the header holding the Unix timestamp, or remove {timestamp} from the template");
+        }
+        else if (scheme.TimestampHeader is not null && !template.Contains(TimestampPlaceholder, StringComparison.Ordinal) && problems.Count == problemsBeforeTemplate)
+        {
+            // A timestamp the signature does not cover can be replaced by anyone replaying the request: checking it
+            // would only look like replay protection. (A broken template has its own message; fixing it comes first.)
+            Report("timestampHeader", "timestampHeader is set but template does not sign {timestamp}, so a replayed request could carry any timestamp: add {timestamp} to template (e.g. \"{timestamp}.{body}\") if the vendor signs it, or remove timestampHeader and tolerance");
         }
 
         if (scheme.IdHeader is not null && string.IsNullOrWhiteSpace(scheme.IdHeader))

@@ -6,6 +6,9 @@ namespace Relay.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
+    private const string SovosSource =
+        "sources:\n  s: { kind: sovos-sse, url: \"https://sovos.example/events\", tokenUrl: \"https://sovos.example/token\", clientId: c, clientSecret: x, ";
+
     /// <summary>Validates <paramref name="yaml"/> as relay.yaml, with <paramref name="env"/> as the only environment.</summary>
     /// <param name="folder">Where relay.yaml is written (files it names resolve against it); a new temporary folder when null.</param>
     internal static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null, string? folder = null)
@@ -88,6 +91,8 @@ public sealed class ConfigLoaderTests
     [InlineData("targets:\n  crm: { url: \"http://x\", retry: { schedule: [5s, nope] } }", "'nope' is not a positive duration")]
     [InlineData("targets:\n  crm: { url: \"http://x\", retry: { jitter: 2 } }", "must be a number from 0 to 1")]
     [InlineData("admin: { apiKeys: [short] }", "shorter than 16 characters")]
+    [InlineData("sources:\n  s: { kind: yousign, path: /x, secret: s, routes: [{ target: crm, events: [~] }] }\ntargets:\n  crm: { url: \"http://x\" }", "sources:s:routes:0:events:0: is empty")]
+    [InlineData("targets:\n  crm: { url: \"http://x\", retry: { schedule: [5s, ~, 1m] } }", "targets:crm:retry:schedule:1: is empty")]
     [InlineData("sources:\n  s: { kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\" }", "timestampHeader")]
     [InlineData("sources:\n  s: { kind: yousign, path: x, secret: s }", "must start with '/'")]
     [InlineData("sources:\n  s: { kind: yousign, path: /x, secret: s, ack: { status: 500 } }", "from 200 to 299")]
@@ -97,6 +102,33 @@ public sealed class ConfigLoaderTests
 
         Assert.Null(snapshot);
         Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Failure mode: a duration too large for the timers it feeds (a target timeout of 100d made every delivery throw,
+    /// and a hot reload could bring it in). Every duration key has a ceiling, named in its message.
+    /// </summary>
+    [Theory]
+    [InlineData("targets:\n  crm: { url: \"http://x\", timeout: 100d }", "targets:crm:timeout: 100d is too long; use at most 10m.")]
+    [InlineData("targets:\n  crm: { url: \"http://x\", retry: { schedule: [5s, 8d] } }\nstore: { retention: 30d }", "targets:crm:retry:schedule:1: 8d is too long; use at most 7d per step.")]
+    [InlineData("store: { dedupeWindow: 400d }", "store:dedupeWindow: 400d is too long; use at most 365d.")]
+    [InlineData("store: { retention: 366d }", "store:retention: 366d is too long; use at most 365d.")]
+    [InlineData("sources:\n  s: { kind: yousign, path: /x, secret: s, dedupeWindow: 1000d }", "sources:s:dedupeWindow: 1000d is too long; use at most 365d.")]
+    [InlineData("sources:\n  s: { kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\", timestampHeader: X-Ts, tolerance: 2h }", "sources:s:tolerance: 2h is too long; use at most 1h.")]
+    [InlineData("sources:\n  s: { kind: signicat, path: /x, secret: s, tolerance: 1d }", "sources:s:tolerance: 1d is too long; use at most 1h.")]
+    [InlineData("sources:\n  s: { kind: standard-webhooks, path: /x, secret: \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\", tolerance: 90m }", "sources:s:tolerance: 90m is too long; use at most 1h.")]
+    [InlineData("sources:\n  s: { kind: alphatrust, path: /x, allowFrom: [10.0.0.0/8], verify: { url: \"http://v\", timeout: 31s } }", "sources:s:verify:timeout: 31s is too long; use at most 30s.")]
+    [InlineData(SovosSource + "lease: { ttl: 1h } }", "sources:s:lease:ttl: 1h is too long; use at most 5m.")]
+    [InlineData(SovosSource + "idleTimeout: 2h }", "sources:s:idleTimeout: 2h is too long; use at most 1h.")]
+    [InlineData(SovosSource + "unhealthyAfter: 1d }", "sources:s:unhealthyAfter: 1d is too long; use at most 1h.")]
+    [InlineData(SovosSource + "reconnect: { initialDelay: 20m, maxDelay: 30m } }", "sources:s:reconnect:initialDelay: 20m is too long; use at most 10m.")]
+    [InlineData(SovosSource + "reconnect: { maxDelay: 2h } }", "sources:s:reconnect:maxDelay: 2h is too long; use at most 1h.")]
+    public void Load_DurationAboveItsCeiling_ErrorNamesKeyAndCeiling(string yaml, string expected)
+    {
+        var (snapshot, errors) = Load(yaml);
+
+        Assert.Null(snapshot);
+        Assert.Contains(expected, errors);
     }
 
     [Fact]
@@ -122,8 +154,20 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, timestampHeader: X-Ts")]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{body}\", timestampHeader: X-Ts, tolerance: 1m")]
+    [InlineData("kind: signicat, path: /x, secret: s, timestampHeader: X-Ts")]
+    public void Load_TimestampHeaderWithoutTimestampInTemplate_ErrorUnderTimestampHeader(string source)
+    {
+        var (snapshot, errors) = Load($"sources:\n  x: {{ {source} }}");
+
+        Assert.Null(snapshot);
+        Assert.StartsWith("sources:x:timestampHeader: timestampHeader is set but template does not sign {timestamp}", Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("kind: hmac, path: /x, secret: s", "sources:x:header: is required")]
-    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, timestampHeader: X-Ts, tolerance: 500ms", "sources:x:tolerance: 500ms is too short")]
+    [InlineData("kind: hmac, path: /x, secret: s, header: X-Sig, template: \"{timestamp}.{body}\", timestampHeader: X-Ts, tolerance: 500ms", "sources:x:tolerance: 500ms is too short")]
     public void Load_HmacKeyRefusedWhileReading_ReportedOnce(string source, string expected)
     {
         var (snapshot, errors) = Load($"sources:\n  x: {{ {source} }}");

@@ -210,4 +210,47 @@ public sealed class DispatchTests
         Assert.Equal("2", (await EventStateAsync(relay, id))["crm.attempts"]);
     }
 
+    /// <summary>
+    /// Failure mode: the vendor's Accept-Encoding replayed to the target. A target that honours it answers in gzip,
+    /// which Relay (decompression off) cannot read, so the success body is never found: the event is retried and
+    /// dead-lettered although the target took it every time.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Dispatch_VendorAskedForGzipAndTargetCompressesWhenAsked_SuccessBodyFoundAndDeliveredOnce(string storeName)
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        crm.Respond = async (ctx, _) =>
+        {
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "application/json";
+            var reply = """{"status":"accepted"}"""u8.ToArray();
+            if (ctx.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase))
+            {
+                ctx.Response.Headers.ContentEncoding = "gzip";
+                using var compressed = new MemoryStream();
+                await using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                {
+                    await gzip.WriteAsync(reply);
+                }
+
+                reply = compressed.ToArray();
+            }
+
+            await ctx.Response.Body.WriteAsync(reply);
+        };
+        await using var relay = await RelayHost.StartAsync(
+            TestStore.Named(storeName),
+            YousignToCrm($"{{ url: \"{crm.Url}hook\", successBody: accepted, retry: {{ schedule: [200ms, 200ms], jitter: 0 }} }}"));
+        var request = Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent("gzip-1"));
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip, deflate");
+
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(request)).StatusCode);
+
+        var delivered = Assert.Single(await crm.WaitForExactlyAsync(1));
+        Assert.Equal("", delivered.Header("Accept-Encoding"));
+        var id = delivered.Header("webhook-id");
+        Assert.Equal("delivered", await WaitForStateAsync(relay, id, "crm", "delivered"));
+        Assert.Equal("1", (await EventStateAsync(relay, id))["crm.attempts"]);
+    }
 }

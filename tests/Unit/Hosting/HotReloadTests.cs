@@ -54,6 +54,51 @@ public sealed class HotReloadTests
         Assert.Empty(provider.LastErrors);
     }
 
+    /// <summary>
+    /// Failure mode: a reload with a misspelt key (here <c>sucessBody</c>) applied as if the key were not there. It is
+    /// rejected, naming the key and the one meant, and the previous configuration keeps serving.
+    /// </summary>
+    [Fact]
+    public async Task Reload_UnknownKey_RejectedAndOldConfigKeepsServing()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        var logs = new CapturedLogs();
+        var store = TestStore.Garnet;
+        await using var relay = await RelayHost.StartAsync(store, Yaml("s1", crm, audit: null), configure: logs.AttachTo);
+        var provider = relay.Services.GetRequiredService<RelayConfigProvider>();
+        var before = provider.Current;
+
+        await relay.RewriteConfigAsync(store, Yaml("s2", crm, audit: null).Replace("timeout: 5s,", "timeout: 5s, sucessBody: accepted,", StringComparison.Ordinal));
+
+        var error = Assert.Single(provider.LastErrors);
+        Assert.StartsWith("targets:crm:sucessBody: is not a known key; did you mean successBody?", error, StringComparison.Ordinal);
+        Assert.Contains(logs.Lines, l => l.Contains("Configuration change rejected (1 errors)", StringComparison.Ordinal) && l.Contains("targets:crm:sucessBody", StringComparison.Ordinal));
+        Assert.Same(before, provider.Current);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s2", Signing.YousignEvent("new-secret-1")))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("old-secret-1")))).StatusCode);
+        await crm.WaitForAsync(1);
+    }
+
+    /// <summary>
+    /// Failure mode: a reload bringing in a target timeout too large for the HTTP handler's timers, after which every
+    /// delivery threw. The reload is refused, and deliveries go on with the timeout in force.
+    /// </summary>
+    [Fact]
+    public async Task Reload_TimeoutAboveItsCeiling_RejectedAndDeliveriesGoOn()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        var store = TestStore.Garnet;
+        await using var relay = await RelayHost.StartAsync(store, Yaml("s1", crm, audit: null));
+
+        await relay.RewriteConfigAsync(store, Yaml("s1", crm, audit: null).Replace("timeout: 5s", "timeout: 100d", StringComparison.Ordinal));
+
+        var provider = relay.Services.GetRequiredService<RelayConfigProvider>();
+        Assert.Equal(["targets:crm:timeout: 100d is too long; use at most 10m."], provider.LastErrors);
+        Assert.Equal(TimeSpan.FromSeconds(5), provider.Current.Config.Targets["crm"].Timeout);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("after-1")))).StatusCode);
+        Assert.Equal("delivered", await StoreProbe.WaitForStateAsync(relay, (await crm.WaitForAsync(1))[0].Header("webhook-id"), "crm", "delivered"));
+    }
+
     [Fact]
     public async Task Reload_TargetRemovedDuringDelivery_InFlightDeliveryFinishes()
     {

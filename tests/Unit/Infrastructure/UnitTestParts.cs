@@ -40,6 +40,26 @@ internal sealed partial class RedisServerProcess
 
 internal static partial class Signing
 {
+    /// <summary>
+    /// A JSON object whose one string holds bytes that are not UTF-8 (<c>FF FE</c>): well-formed JSON to the reader,
+    /// which checks structure but not the bytes inside strings.
+    /// </summary>
+    public static byte[] JsonWithInvalidUtf8(string field, string otherFields = "") =>
+        [.. System.Text.Encoding.ASCII.GetBytes("{\"" + field + "\":\""), 0xFF, 0xFE, .. System.Text.Encoding.ASCII.GetBytes("\"" + otherFields + "}")];
+
+    /// <summary>Lowercase hex HMAC-SHA256 of raw bytes (which need not be text).</summary>
+    public static string HexHmacSha256(string secret, byte[] body) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), body));
+
+    /// <summary>A JSON POST of raw bytes with <paramref name="header"/> set to <paramref name="signature"/>.</summary>
+    public static HttpRequestMessage JsonPost(string path, byte[] body, string header, string signature)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation(header, signature);
+        return request;
+    }
+
     /// <summary>Reads a vendor sample from tests/Unit/Fixtures.</summary>
     public static string Fixture(string relativePath) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", relativePath));
 }

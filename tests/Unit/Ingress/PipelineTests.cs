@@ -130,6 +130,12 @@ public sealed class PipelineTests
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, notJson))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, noEventId))).StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(wrongType)).StatusCode);
+
+        // Invalid UTF-8 inside a JSON string, genuinely signed: a 400 saying so (it was a 500).
+        var notUtf8 = Signing.JsonWithInvalidUtf8("event_id", ",\"event_name\":\"signature_request.done\"");
+        var notUtf8Response = await relay.Client.SendAsync(Signing.JsonPost("/hooks/yousign", notUtf8, "X-Yousign-Signature-256", "sha256=" + Signing.HexHmacSha256(YousignSecret, notUtf8)));
+        Assert.Equal(HttpStatusCode.BadRequest, notUtf8Response.StatusCode);
+        Assert.Equal("body is not valid UTF-8\n", await notUtf8Response.Content.ReadAsStringAsync());
         var get = await relay.Client.GetAsync(new Uri("/hooks/yousign", UriKind.Relative));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         Assert.Equal("POST", get.Content.Headers.Allow.Single());

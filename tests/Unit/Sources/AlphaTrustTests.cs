@@ -100,6 +100,8 @@ public sealed class AlphaTrustTests
     [InlineData("path: /hooks/a, allowFrom: [\"10.0.0.1/8\"]", "sources:source:allowFrom:0:", "has bits set after the prefix length. Write 10.0.0.0/8 for the range, or 10.0.0.1 for the one address")]
     [InlineData("path: /hooks/a, allowFrom: [\"alphatrust.com\"]", "sources:source:allowFrom:0:", "not an IP address or CIDR range")]
     [InlineData("path: /hooks/a, allowFrom: []", "sources:source:token:", "and/or allowFrom")]
+    [InlineData("path: /hooks/a, allowFrom: [~]", "sources:source:allowFrom:0:", "is empty. Give it a value, or remove the item")]
+    [InlineData("path: /hooks/a, allowFrom: [\"203.0.113.7\", ~]", "sources:source:allowFrom:1:", "is empty")]
     [InlineData("path: /hooks/a, token: " + Token, "sources:source:path:", "has no {token} segment")]
     [InlineData("path: \"/hooks/a/{token}\"", "sources:source:token:", "is required. The path contains {token}")]
     [InlineData("path: \"/hooks/a/{token}\", token: short", "sources:source:token:", "shorter than 16")]
@@ -110,6 +112,23 @@ public sealed class AlphaTrustTests
         var errors = SourceHarness.Errors("kind: alphatrust, " + settings);
 
         Assert.Contains(errors, e => e.StartsWith(key, StringComparison.Ordinal) && e.Contains(fix, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Failure mode: an allow list holding only empty items (`- ~`, or a Helm value that rendered to nothing) once
+    /// counted as "allowFrom is set" while allowing nothing to be checked, so the source took callbacks from anyone.
+    /// </summary>
+    [Theory]
+    [InlineData("    allowFrom:\n      - ~\n")]
+    [InlineData("    allowFrom:\n      -\n      -\n")]
+    [InlineData("    allowFrom: [null]\n")]
+    public void Load_AllowFromWithOnlyEmptyItems_ConfigErrorAndNoHandler(string allowFrom)
+    {
+        var (snapshot, errors) = Relay.Tests.Configuration.ConfigLoaderTests.Load("sources:\n  a:\n    kind: alphatrust\n    path: /hooks/a\n" + allowFrom);
+
+        Assert.Null(snapshot);
+        Assert.NotEmpty(errors);
+        Assert.All(errors, e => Assert.StartsWith("sources:a:allowFrom:", e, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -190,7 +209,9 @@ public sealed class AlphaTrustTests
         var asJson = new HttpRequestMessage(HttpMethod.Post, HookPath) { Content = new StringContent("""{"EventType":"document"}""", Encoding.UTF8, "application/json") };
 
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.FormPost(HookPath, "TransID=1&DocStatus=4EventType=document"))).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(notUtf8)).StatusCode);
+        var notUtf8Response = await relay.Client.SendAsync(notUtf8);
+        Assert.Equal(HttpStatusCode.BadRequest, notUtf8Response.StatusCode);
+        Assert.Equal("body is not UTF-8 form data\n", await notUtf8Response.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.GetAsync(new Uri(HookPath, UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(asJson)).StatusCode);
         Assert.Empty(await StoreKeysAsync(relay));

@@ -50,6 +50,42 @@ public sealed class LegalesignTests
         Assert.Equal("signature mismatch", verdict.Reason);
     }
 
+    /// <summary>
+    /// Failure mode: an upon-event hook typed and ordered by its unsigned form fields. Whoever holds one genuine
+    /// json_signed (a replay) could then give it any event type, reaching routes the signed event never would.
+    /// </summary>
+    [Fact]
+    public void Read_UponEventHookWithUnsignedFieldsDiffering_TypeAndOrderingFromTheSignedJson()
+    {
+        var folder = new TestFolder().Path;
+        using var signer = new RsaCallbackSigner(folder);
+        var handler = SourceHarness.Handler("kind: legalesign, path: /hooks/l, certificate: legalesign.pem", folder);
+        const string Json = """{"name": "Contract 8", "event": "rejected", "resource_uri": "/api/v1/document/d-8/", "uuid": "d-8"}""";
+        var form = "event=signed&uuid=someone-else&resource_uri=%2Fapi%2Fv1%2Fdocument%2Fother%2F&json_signed=" + Uri.EscapeDataString(Json);
+
+        var verdict = handler.Read(SourceHarness.Request(Encoding.UTF8.GetBytes(form), "application/x-www-form-urlencoded", headers: [("X-Signed", signer.Sign(Json))]));
+
+        Assert.Equal(SourceOutcome.Accepted, verdict.Outcome);
+        var incoming = Assert.Single(verdict.Events);
+        Assert.Equal("rejected", incoming.Type);
+        Assert.Equal("d-8", incoming.OrderingKey);
+    }
+
+    [Fact]
+    public void Read_UponEventHookWhoseSignedJsonIsNoObject_BadRequestSayingWhy()
+    {
+        var folder = new TestFolder().Path;
+        using var signer = new RsaCallbackSigner(folder);
+        var handler = SourceHarness.Handler("kind: legalesign, path: /hooks/l, certificate: legalesign.pem", folder);
+        const string NotJson = "event=signed";
+
+        var verdict = handler.Read(SourceHarness.Request(
+            Encoding.UTF8.GetBytes("event=signed&json_signed=" + Uri.EscapeDataString(NotJson)), "application/x-www-form-urlencoded", headers: [("X-Signed", signer.Sign(NotJson))]));
+
+        Assert.Equal(SourceOutcome.BadRequest, verdict.Outcome);
+        Assert.Equal("json_signed is not a JSON object", verdict.Reason);
+    }
+
     [Fact]
     public void Load_CertificateMissingUnreadableOrNotRsa_ErrorNamesKeyAndFix()
     {
@@ -174,9 +210,12 @@ public sealed class LegalesignTests
         const string NotAList = """{"timestamp": "2018-03-20T07:09:52"}""";
         const string MissingUri = """[{"timestamp": "2018-03-20T07:09:52", "name": "status", "value": "40"}]""";
         var asJson = new HttpRequestMessage(HttpMethod.Post, HookPath) { Content = new StringContent(Sample, Encoding.UTF8, "application/json") };
+        var notUtf8 = new HttpRequestMessage(HttpMethod.Post, HookPath) { Content = new ByteArrayContent([.. "data="u8, 0xFF, 0xFE, .. "&signed=x"u8]) };
+        notUtf8.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-www-form-urlencoded");
 
         var responses = new[]
         {
+            await relay.Client.SendAsync(notUtf8),
             await relay.Client.SendAsync(signer.Batch(HookPath, NotJson)),
             await relay.Client.SendAsync(signer.Batch(HookPath, NotAList)),
             await relay.Client.SendAsync(signer.Batch(HookPath, MissingUri)),
@@ -184,7 +223,8 @@ public sealed class LegalesignTests
         };
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
-        Assert.Contains("data[0] needs timestamp, name, value and resource_uri", await responses[2].Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("body is not UTF-8 form data\n", await responses[0].Content.ReadAsStringAsync());
+        Assert.Contains("data[0] needs timestamp, name, value and resource_uri", await responses[3].Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(asJson)).StatusCode);
         Assert.Empty(await StoreKeysAsync(relay));
     }
@@ -209,6 +249,25 @@ public sealed class LegalesignTests
         Assert.Equal(form, delivered.BodyText);
         Assert.Equal("signed", delivered.Header("X-Relay-Event-Type"));
         Assert.Equal(signer.Sign(Json), delivered.Header("X-Signed"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Accept_UponEventHookWithForgedUnsignedEventField_RoutedByTheSignedType(string storeName)
+    {
+        await using var archive = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        using var signer = new RsaCallbackSigner(folder.Path);
+        await using var relay = await StartAsync(storeName, folder, archive, crm);
+        const string Json = """{"name": "Contract 9", "event": "document.rejected", "uuid": "d-9"}""";
+        var request = Signing.FormPost(HookPath, "event=signer.signed&uuid=d-9&json_signed=" + Uri.EscapeDataString(Json));
+        request.Headers.TryAddWithoutValidation("X-Signed", signer.Sign(Json));
+
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(request)).StatusCode);
+
+        Assert.Equal("document.rejected", Assert.Single(await archive.WaitForAsync(1)).Header("X-Relay-Event-Type"));
+        await crm.WaitForExactlyAsync(0, TimeSpan.FromMilliseconds(500));
     }
 
     private static Task<RelayHost> StartAsync(string storeName, TestFolder folder, FakeTarget archive, FakeTarget? crm = null) =>

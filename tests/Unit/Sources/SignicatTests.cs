@@ -151,6 +151,10 @@ public sealed class SignicatTests
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.SignicatRequest("/hooks/signicat", Secret, NotJson))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.SendAsync(Signing.SignicatRequest("/hooks/signicat", Secret, NoEventName))).StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(asText)).StatusCode);
+        var notUtf8 = Signing.JsonWithInvalidUtf8("id", ",\"sender\":\"signature-api\",\"eventName\":\"order.completed\"");
+        var notUtf8Response = await relay.Client.SendAsync(Signing.JsonPost("/hooks/signicat", notUtf8, "X-Signicat-Signature", Signing.HexHmacSha256(Secret, notUtf8)));
+        Assert.Equal(HttpStatusCode.BadRequest, notUtf8Response.StatusCode);
+        Assert.Equal("body is not valid UTF-8\n", await notUtf8Response.Content.ReadAsStringAsync());
         Assert.Empty(await StoreKeysAsync(relay));
     }
 

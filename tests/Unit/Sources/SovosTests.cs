@@ -323,6 +323,14 @@ public sealed class SovosTests
         Assert.Equal((kind, envelopeId, status), (frame.Kind.ToString(), frame.EnvelopeId, frame.Status));
     }
 
+    [Fact]
+    public void Frame_Parse_InvalidUtf8InsideAString_Invalid()
+    {
+        var frame = SovosFrame.Parse(Signing.JsonWithInvalidUtf8("envelopeId", ",\"status\":\"COMPLETED\""));
+
+        Assert.Equal(SovosFrameKind.Invalid, frame.Kind);
+    }
+
     private static SovosSseConfig Config(FakeSovos sovos) => new(
         sovos.StreamUrl, sovos.TokenUrl, FakeSovos.ClientId, FakeSovos.ClientSecret, FakeSovos.Audience, null, SovosStreamFormat.Auto, TimeSpan.FromMinutes(5),
         new ConnectorTiming(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));

@@ -19,6 +19,18 @@ public sealed class HmacSchemeValidatorTests
         Assert.Contains("add timestampHeader", problem.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{body}")]
+    [InlineData("{id}.{body}")]
+    public void Validate_TimestampHeaderButTimestampNotSigned_ReportsFixUnderTimestampHeader(string template)
+    {
+        var problem = Assert.Single(HmacSchemeValidator.Validate(IdScheme with { Template = template }));
+
+        Assert.Equal("timestampHeader", problem.Key);
+        Assert.Contains("does not sign {timestamp}", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("remove timestampHeader", problem.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_IdPlaceholderWithoutIdHeader_ReportsFixUnderIdHeader()
     {

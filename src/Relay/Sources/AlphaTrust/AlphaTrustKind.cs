@@ -45,9 +45,18 @@ internal sealed class AlphaTrustKind : ISourceKind
         }
 
         var allowFrom = SourceAddresses.Read(settings, "allowFrom");
-        if (string.IsNullOrEmpty(token) && !pathHasToken && !settings.Exists("allowFrom"))
+
+        // The handler must never be built without something to authenticate with: a token or a usable allow list.
+        if (string.IsNullOrEmpty(token) && allowFrom is null && !settings.HasProblem("token") && !settings.HasProblem("allowFrom"))
         {
-            settings.Error("token", "AlphaTrust callbacks are unsigned, so set token (with {token} in the path) and/or allowFrom (AlphaTrust's server addresses or CIDR ranges).");
+            if (settings.Exists("allowFrom"))
+            {
+                settings.Error("allowFrom", "lists no address, so nothing would authenticate AlphaTrust's unsigned callbacks. List AlphaTrust's server addresses or CIDR ranges, or set token (with {token} in the path).");
+            }
+            else
+            {
+                settings.Error("token", "AlphaTrust callbacks are unsigned, so set token (with {token} in the path) and/or allowFrom (AlphaTrust's server addresses or CIDR ranges).");
+            }
         }
 
         var check = settings.Exists("verify") ? AlphaTrustVerification.Read(settings.Section("verify")) : null;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Relay.Sources.Sovos;
 
@@ -30,6 +31,12 @@ internal readonly record struct SovosFrame(SovosFrameKind Kind, string EnvelopeI
         if (data.Trim(" \t\r\n"u8).IsEmpty)
         {
             return new(SovosFrameKind.Ignored);
+        }
+
+        // The JSON reader does not check the bytes inside strings; reading such a string would throw.
+        if (!Utf8.IsValid(data))
+        {
+            return new(SovosFrameKind.Invalid);
         }
 
         try

@@ -59,17 +59,19 @@ internal sealed class SovosSseKind : IConnectorKind
             _ => SovosStreamFormat.Auto,
         };
 
+        // Each duration has a ceiling, so a slip of the unit (10h for 10s) is caught at load instead of leaving the stream
+        // closed for hours: after a failure, behind a dead replica's lease, or silent and undetected.
         var reconnect = settings.Section("reconnect");
-        var initialDelay = reconnect.Duration("initialDelay", TimeSpan.FromSeconds(1), min: TimeSpan.FromMilliseconds(50));
-        var maxDelay = reconnect.Duration("maxDelay", TimeSpan.FromSeconds(60), min: TimeSpan.FromMilliseconds(50));
+        var initialDelay = reconnect.Duration("initialDelay", TimeSpan.FromSeconds(1), min: TimeSpan.FromMilliseconds(50), max: TimeSpan.FromMinutes(10));
+        var maxDelay = reconnect.Duration("maxDelay", TimeSpan.FromSeconds(60), min: TimeSpan.FromMilliseconds(50), max: TimeSpan.FromHours(1));
         if (maxDelay < initialDelay)
         {
             reconnect.Error("maxDelay", $"{reconnect.String("maxDelay")} is shorter than initialDelay {reconnect.String("initialDelay") ?? "1s"}. Raise maxDelay or lower initialDelay.");
         }
 
-        var leaseTtl = settings.Section("lease").Duration("ttl", TimeSpan.FromSeconds(10), min: TimeSpan.FromSeconds(1));
-        var idleTimeout = settings.Duration("idleTimeout", TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1));
-        var unhealthyAfter = settings.Duration("unhealthyAfter", TimeSpan.FromSeconds(30), min: TimeSpan.Zero);
+        var leaseTtl = settings.Section("lease").Duration("ttl", TimeSpan.FromSeconds(10), min: TimeSpan.FromSeconds(1), max: TimeSpan.FromMinutes(5));
+        var idleTimeout = settings.Duration("idleTimeout", TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
+        var unhealthyAfter = settings.Duration("unhealthyAfter", TimeSpan.FromSeconds(30), min: TimeSpan.Zero, max: TimeSpan.FromHours(1));
 
         return settings.Errors.Count > errorsBefore
             ? null
