@@ -212,6 +212,8 @@ public sealed class ConfigKeysTests
                 concurrency: 16
                 retry: { schedule: [5s, 30s, 2m], jitter: 0.2 }
                 successBody: ok
+                ordering: key
+                onDeadLetter: block
               archive:
                 url: http://archive.internal/esign
                 signing: { secret: whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD }
