@@ -15,6 +15,7 @@ internal sealed record EventSummaryView(string Id, string Source, string Type, D
 /// <param name="Body">UTF-8 text with URL query strings masked, or base64 when the body is not valid UTF-8.</param>
 /// <param name="BodyEncoding"><c>utf-8</c> or <c>base64</c>.</param>
 /// <param name="Attempts">Every delivery attempt, oldest first, all targets together.</param>
+/// <param name="Routes">Each route of the source, in order, with whether it matched the event and, if not, why.</param>
 internal sealed record EventView(
     string Id,
     string Source,
@@ -28,7 +29,12 @@ internal sealed record EventView(
     string Body,
     string BodyEncoding,
     IReadOnlyDictionary<string, TargetStateView> Targets,
-    IReadOnlyList<AttemptView> Attempts);
+    IReadOnlyList<AttemptView> Attempts,
+    IReadOnlyList<RouteDecisionView> Routes);
+
+/// <param name="Reason">matched, eventType (no events glob matched), tags (none of its tags), when (the condition was false),
+/// whenFailed (the condition failed to evaluate; <paramref name="Detail"/> says how), unrouted (the source kept it unrouted).</param>
+internal sealed record RouteDecisionView(string Target, bool Matched, string Reason, string? Detail);
 
 internal sealed record HeaderView(string Name, string Value);
 

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using Relay.Ingress;
 using Relay.Store;
 using Relay.Telemetry;
 
@@ -32,7 +34,8 @@ internal static class EventRedaction
             body,
             encoding,
             e.Targets.ToDictionary(t => t.Target, t => TargetState(t, paused), StringComparer.Ordinal),
-            [.. e.History.Select(a => new AttemptView(a.Target, a.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(a.At), a.Status, a.DurationMs, Redact(a.Error)))]);
+            [.. e.History.Select(a => new AttemptView(a.Target, a.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(a.At), a.Status, a.DurationMs, Redact(a.Error)))],
+            [.. RouteMatch.ParseDecisions(e.Routes).Select(r => new RouteDecisionView(r.Target, r.Matched, JsonNamingPolicy.CamelCase.ConvertName(r.Verdict.ToString()), Redact(r.Detail)))]);
     }
 
     public static EventSummaryView ToSummary(EventSummary e, IReadOnlySet<string> paused) =>

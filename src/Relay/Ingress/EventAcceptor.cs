@@ -42,8 +42,8 @@ internal sealed class EventAcceptor(EventStore store, RelayConfigProvider config
             var stored = new StoredEvent(
                 EventIds.New(partition, now), partition, source.Id, incoming.Type, incoming.Tags, incoming.DedupeKey,
                 origin.Method, origin.QueryString, origin.ContentType, origin.Headers, incoming.Body ?? origin.Body, now, Activity.Current?.Id, incoming.OrderingKey);
-            var targets = RouteTable.MatchTargets(source.Routes, incoming);
-            batch[i] = new NewEvent(stored, source.DedupeWindow, targets, OrderedAmong(targets));
+            var match = RouteTable.Match(source.Routes, incoming);
+            batch[i] = new NewEvent(stored with { Routes = match.DecisionsJson }, source.DedupeWindow, match.Targets, OrderedAmong(match.Targets));
         }
 
         var results = await store.AcceptAsync(batch).ConfigureAwait(false);

@@ -89,7 +89,8 @@ internal sealed class EventListing(StoreConnection connection)
             JsonSerializer.Deserialize((string?)hash.GetValueOrDefault("headers") ?? "[]", StoreJson.Default.IReadOnlyListKeyValuePairStringString) ?? [],
             (byte[])body!,
             deliveries[0],
-            history.Select(h => JsonSerializer.Deserialize((string)h!, StoreJson.Default.AttemptRecord)).OfType<AttemptRecord>().ToArray());
+            history.Select(h => JsonSerializer.Deserialize((string)h!, StoreJson.Default.AttemptRecord)).OfType<AttemptRecord>().ToArray(),
+            hash.GetValueOrDefault("routes"));
     }
 
     /// <summary>A target's dead letters, most recently dead-lettered first, with the reason of each.</summary>

@@ -99,7 +99,8 @@ internal sealed record EventDetail(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     byte[] Body,
     IReadOnlyList<TargetDelivery> Targets,
-    IReadOnlyList<AttemptRecord> History);
+    IReadOnlyList<AttemptRecord> History,
+    string? Routes);
 
 /// <summary>A dead letter; the event fields are null when retention has already expired the event.</summary>
 internal sealed record DeadLetter(string Id, DateTimeOffset DeadAt, string? Source, string? Type, DateTimeOffset? ReceivedAt, int Attempts, string? Reason);

@@ -318,7 +318,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
 
         var ordered = string.Concat(targets.Select(t => stored.OrderingKey is not null && orderedTargets?.Contains(t) == true ? '1' : '0'));
 
-        var args = new List<RedisValue>(6 + 24 + (targets.Count * 2))
+        var args = new List<RedisValue>(6 + 26 + (targets.Count * 2))
         {
             stored.Id,
             (long)dedupeWindow.TotalMilliseconds,
@@ -339,6 +339,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             StoreWords.TargetsField, string.Join(StoreWords.TargetsSeparator, targets),
             "trace", stored.TraceParent ?? "",
             StoreWords.OrderingField, stored.OrderingKey ?? stored.DedupeKey,
+            "routes", stored.Routes ?? "",
         };
         foreach (var target in targets)
         {

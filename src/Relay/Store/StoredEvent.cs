@@ -1,6 +1,7 @@
 namespace Relay.Store;
 
 /// <summary>An event as accepted: the original request, exactly, plus what the source kind learned from it.</summary>
+/// <param name="Routes">Each route's decision about the event, as JSON the routing stage writes and reads (kept for operators).</param>
 internal sealed record StoredEvent(
     string Id,
     int Partition,
@@ -15,7 +16,8 @@ internal sealed record StoredEvent(
     byte[] Body,
     DateTimeOffset ReceivedAt,
     string? TraceParent = null,
-    string? OrderingKey = null);
+    string? OrderingKey = null,
+    string? Routes = null);
 
 /// <summary>An event to accept, with how long its dedupe key holds and the targets it is queued to.</summary>
 /// <param name="OrderedTargets">Those of <paramref name="Targets"/> that deliver the events of one ordering key in order.</param>

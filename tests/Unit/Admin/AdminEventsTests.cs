@@ -49,6 +49,27 @@ public sealed class AdminEventsTests
         Assert.All(all, e => Assert.Equal("signature_request.done", e.GetProperty("type").GetString()));
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task GetEvent_RoutesThatDidNotMatch_ShownWithTheirReason(string storeName)
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var archive = await FakeTarget.StartAsync();
+        var yaml = AdminApi.Yaml(crm, archive).Replace(
+            "routes: [{ target: crm }, { target: archive }]",
+            """routes: [{ target: crm, events: ["signer.*"] }, { target: archive, tags: [vip] }, { target: crm }]""",
+            StringComparison.Ordinal);
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), yaml);
+        using var admin = AdminApi.Client(relay);
+
+        await AdminApi.SendAsync(relay, "routes-1");
+        var e = await AdminApi.GetAsync(admin, $"/admin/events/{await AdminApi.OnlyEventIdAsync(admin)}");
+
+        var routes = e.GetProperty("routes").EnumerateArray().Select(r => (r.GetProperty("target").GetString(), r.GetProperty("matched").GetBoolean(), r.GetProperty("reason").GetString())).ToArray();
+        Assert.Equal([("crm", false, "eventType"), ("archive", false, "tags"), ("crm", true, "matched")], routes);
+        Assert.Equal(["crm"], e.GetProperty("targets").EnumerateObject().Select(t => t.Name));
+    }
+
     [Fact]
     public async Task ListEvents_BadLimitOrCursor_400Problem()
     {

@@ -22,7 +22,7 @@ public sealed class RoutingTests
         Assert.Equal(expected, EventTypeGlob.IsMatch(glob, value));
 
     [Fact]
-    public void MatchTargets_EventAndTagFilters_EachTargetOnce()
+    public void Match_EventAndTagFilters_EachTargetOnceAndEveryRouteDecisionKept()
     {
         RouteConfig[] routes =
         [
@@ -32,20 +32,36 @@ public sealed class RoutingTests
             new("sandbox-only", [], ["sandbox"]),
         ];
 
-        var done = RouteTable.MatchTargets(routes, new IncomingEvent("k", "signature_request.done", [], "k"));
-        var sandboxSigner = RouteTable.MatchTargets(routes, new IncomingEvent("k", "signer.done", ["sandbox"], "k"));
+        var done = RouteTable.Match(routes, new IncomingEvent("k", "signature_request.done", [], "k"));
+        var sandboxSigner = RouteTable.Match(routes, new IncomingEvent("k", "signer.done", ["sandbox"], "k"));
 
-        Assert.Equal(["crm", "archive"], done);
-        Assert.Equal(["archive", "crm", "sandbox-only"], sandboxSigner);
-        Assert.Empty(RouteTable.MatchTargets([new("crm", ["x.*"], [])], new IncomingEvent("k", "y.z", [], "k")));
+        Assert.Equal(["crm", "archive"], done.Targets);
+        Assert.Equal([RouteVerdict.Matched, RouteVerdict.Matched, RouteVerdict.Matched, RouteVerdict.Tags], done.Decisions.Select(d => d.Verdict));
+        Assert.Equal(["archive", "crm", "sandbox-only"], sandboxSigner.Targets);
+        Assert.Equal(RouteVerdict.EventType, sandboxSigner.Decisions[0].Verdict);
+        var none = RouteTable.Match([new("crm", ["x.*"], [])], new IncomingEvent("k", "y.z", [], "k"));
+        Assert.Empty(none.Targets);
+        Assert.Equal([new RouteDecision("crm", RouteVerdict.EventType)], none.Decisions);
     }
 
     [Fact]
-    public void MatchTargets_EventNotRouted_NoTargetsWhateverTheRoutes()
+    public void Match_EventNotRouted_NoTargetsWhateverTheRoutes()
     {
         RouteConfig[] routes = [new("archive", [], []), new("crm", ["*"], ["expired"])];
 
-        Assert.Empty(RouteTable.MatchTargets(routes, new IncomingEvent("k", "signature-api:order.completed", ["expired"], "k", Routed: false)));
-        Assert.Equal(["archive", "crm"], RouteTable.MatchTargets(routes, new IncomingEvent("k", "signature-api:order.completed", ["expired"], "k")));
+        var unrouted = RouteTable.Match(routes, new IncomingEvent("k", "signature-api:order.completed", ["expired"], "k", Routed: false));
+        Assert.Empty(unrouted.Targets);
+        Assert.All(unrouted.Decisions, d => Assert.Equal(RouteVerdict.Unrouted, d.Verdict));
+        Assert.Equal(["archive", "crm"], RouteTable.Match(routes, new IncomingEvent("k", "signature-api:order.completed", ["expired"], "k")).Targets);
+    }
+
+    [Fact]
+    public void Decisions_RoundTripAsTheStoreKeepsThem()
+    {
+        var match = RouteTable.Match([new("crm", ["a.*"], []), new("archive", [], [])], new IncomingEvent("k", "b.c", [], "k"));
+
+        Assert.Equal("""[{"target":"crm","verdict":"eventType"},{"target":"archive","verdict":"matched"}]""", match.DecisionsJson);
+        Assert.Equal(match.Decisions, RouteMatch.ParseDecisions(match.DecisionsJson));
+        Assert.Empty(RouteMatch.ParseDecisions(null));
     }
 }
