@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Relay.Configuration;
 using Relay.Sources;
+using Relay.Tests.Infrastructure;
 
 namespace Relay.Tests.Configuration;
 
@@ -13,7 +14,7 @@ public sealed class ConfigLoaderTests
     /// <param name="folder">Where relay.yaml is written (files it names resolve against it); a new temporary folder when null.</param>
     internal static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml, Dictionary<string, string>? env = null, string? folder = null)
     {
-        folder ??= Directory.CreateTempSubdirectory("relay-config-").FullName;
+        folder ??= TempFolders.Create("relay-config-");
         var path = Path.Combine(folder, "relay.yaml");
         File.WriteAllText(path, yaml);
         var configuration = new ConfigurationBuilder().AddYamlFile(path, reloadOnChange: false).Build();

@@ -91,7 +91,7 @@ internal sealed class RelayHost : IAsyncDisposable
 /// <summary>A temporary folder, and a store key prefix unique to one test.</summary>
 internal sealed class TestFolder
 {
-    public string Path { get; } = Directory.CreateTempSubdirectory("relay-test-").FullName;
+    public string Path { get; } = TempFolders.Create("relay-test-");
 
     public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..12];
 
