@@ -84,6 +84,7 @@ public static class RelayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<MinuteCounters>());
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
+        services.AddSingleton<IngressAdmission>();
         services.AddSingleton<EventAcceptor>();
         services.AddSingleton(CircuitSettings.Default);
         services.AddSingleton(LeaseSettings.Default);
