@@ -31,6 +31,7 @@ internal sealed class RelayMetrics
     private IReadOnlyDictionary<string, TimeSpan> _queueLags = new Dictionary<string, TimeSpan>();
     private Func<IEnumerable<KeyValuePair<string, bool>>> _circuitsOpen = static () => [];
     private Func<(long Admitted, long Queued)> _ingressAdmission = static () => (0, 0);
+    private IReadOnlyDictionary<string, int> _health = new Dictionary<string, int>();
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -47,6 +48,7 @@ internal sealed class RelayMetrics
         meter.CreateObservableGauge("relay.sse.connected", ObserveConnectorConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
         meter.CreateObservableGauge("relay.queue.depth", ObserveQueueDepths, "{event}", "Events per target and state (ready, in_flight, retrying, dead), sampled from the store.");
         meter.CreateObservableGauge("relay.queue.lag", ObserveQueueLags, "s", "Per target, how long the oldest event waiting in ready has waited since it became ready, sampled from the store.");
+        meter.CreateObservableGauge("relay.health.status", ObserveHealth, "{status}", "Per readiness check (store, config, connectors): 2 healthy, 1 degraded, 0 unhealthy, as last run.");
         meter.CreateObservableGauge("relay.dispatch.circuit_open", ObserveCircuits, "{circuit}", "1 while the target's circuit breaker is open or half-open on this replica, else 0.");
     }
 
@@ -98,6 +100,12 @@ internal sealed class RelayMetrics
 
     /// <summary>Where the circuit gauge reads each target's breaker from: the running dispatchers.</summary>
     public void ObserveCircuits(Func<IEnumerable<KeyValuePair<string, bool>>> open) => Volatile.Write(ref _circuitsOpen, open);
+
+    /// <summary>The status of each readiness check as last run: 2 healthy, 1 degraded, 0 unhealthy.</summary>
+    public void SetHealth(IReadOnlyDictionary<string, int> statuses) => Volatile.Write(ref _health, statuses);
+
+    private IEnumerable<Measurement<int>> ObserveHealth() =>
+        Volatile.Read(ref _health).Select(static h => new Measurement<int>(h.Value, new KeyValuePair<string, object?>("check", h.Key)));
 
     /// <summary>Where the in-flight gauge reads the ingress admission's load from.</summary>
     public void ObserveIngressAdmission(Func<(long Admitted, long Queued)> load) => Volatile.Write(ref _ingressAdmission, load);

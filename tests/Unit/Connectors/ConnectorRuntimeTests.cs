@@ -121,7 +121,7 @@ public sealed class ConnectorRuntimeTests
     }
 
     [Fact]
-    public async Task Health_HolderDisconnectedLongerThanGrace_NotReady()
+    public async Task Health_HolderDisconnectedLongerThanGrace_DegradedButStillReady()
     {
         await using var sovos = await FakeSovos.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
@@ -154,8 +154,12 @@ public sealed class ConnectorRuntimeTests
             },
             TimeSpan.FromSeconds(5));
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        // One stream source down must not take the pod (every other source, pass-through) out of service.
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("sovos: holds the lease, disconnected (token endpoint answered 401 (invalid_client))", description);
+        var report = JsonDocument.Parse(await relay.Client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
+        Assert.Equal("Degraded", report.GetProperty("status").GetString());
+        Assert.Equal("Degraded", report.GetProperty("checks").GetProperty("connectors").GetProperty("status").GetString());
         Assert.Equal(0, sovos.Connects);
     }
 
