@@ -72,6 +72,10 @@ internal sealed partial class ConnectorRuntime : IDisposable
     {
         Log.Starting(_logger, _source.Id, Settings.ToString() ?? _source.Kind, State.Status.Owner);
 
+        // Every replica reports the gauge from the start, 0 until it has the stream open: "no replica has it open"
+        // is then a 0 on every replica, also while the holder is still connecting or never got through.
+        _metrics.ConnectorConnected(_source.Id, connected: false);
+
         try
         {
             await _lease.RunAsync(holding => StreamAsync(holding, outOfTime), stopping).ConfigureAwait(false);

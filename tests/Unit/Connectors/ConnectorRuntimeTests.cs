@@ -120,6 +120,49 @@ public sealed class ConnectorRuntimeTests
         Assert.Equal(1, sovos.MaxOpenSubscribers);
     }
 
+    /// <summary>
+    /// In virtual time: relay.sse.connected is 0 on a holder from the start, while its first request waits for headers
+    /// (no series at all would hide it from "max by (source) (relay_sse_connected) == 0"), 1 once the stream is open, and
+    /// 0 again as soon as the stream drops, while the holder tries to reconnect.
+    /// </summary>
+    [Fact]
+    public async Task Gauge_HolderConnectingThenConnectedThenDropped_ZeroOneZero()
+    {
+        var time = new VirtualTime();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var drop = new TaskCompletionSource();
+        sovos.WithholdHeaders = static n => n != 2;
+        sovos.OnSubscribe = async s =>
+        {
+            await drop.Task;
+            s.Drop();
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    responseHeadersTimeout: 5s")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """, configure: time.Use);
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+        int? Gauge()
+        {
+            connected.RecordObservableInstruments();
+            return connected.GetMeasurementSnapshot().LastOrDefault(m => Equals(m.Tags["source"], "sovos"))?.Value;
+        }
+
+        await WaitUntilAsync(() => state.Status.Role == ConnectorRole.Holder, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Gauge());
+
+        Assert.True(await time.AdvanceUntilAsync(() => state.Status.Connected, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(20)));
+        Assert.Equal(1, Gauge());
+
+        drop.SetResult();
+        await WaitUntilAsync(() => !state.Status.Connected, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Gauge());
+    }
+
     [Fact]
     public async Task Health_HolderDisconnectedLongerThanGrace_DegradedButStillReady()
     {
