@@ -48,6 +48,7 @@ internal static class AdminEndpoints
         admin.MapTargetEndpoints();
         admin.MapOverviewEndpoints();
         admin.MapOrphanEndpoints();
+        admin.MapConfigEndpoints();
 
         // Anything else under /admin is a 404 here, never passed through to the existing app.
         admin.Map("{**rest}", (HttpRequest request) => AdminProblems.NotFound("Not found", $"No admin endpoint {request.Method} {request.Path}."));

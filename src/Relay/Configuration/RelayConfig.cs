@@ -26,7 +26,14 @@ internal sealed record StoreConfig(
     public bool IsEmbedded => Connection.Length == 0;
 }
 
-internal sealed record IngressConfig(long MaxBodyBytes);
+/// <param name="MaxConcurrentRequests">Webhook requests read, verified and stored at once (see <c>Ingress/IngressAdmission</c>).</param>
+/// <param name="QueueLimit">Webhook requests that wait for a turn when all are taken; past that, 503.</param>
+internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequests, int QueueLimit)
+{
+    public const int DefaultMaxConcurrentRequests = 64;
+
+    public const int DefaultQueueLimit = 64;
+}
 
 internal sealed record AdminConfig(IReadOnlyList<string> ApiKeys, string Urls);
 

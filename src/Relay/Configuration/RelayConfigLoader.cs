@@ -54,7 +54,11 @@ internal static partial class RelayConfigLoader
         var reader = new ConfigReader(root, "", errors, environment ?? Environment.GetEnvironmentVariable, baseDirectory, keys);
 
         var store = ReadStore(reader.Section("store"), baseDirectory);
-        var ingress = new IngressConfig(reader.Section("ingress").Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024));
+        var ingressSection = reader.Section("ingress");
+        var ingress = new IngressConfig(
+            ingressSection.Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024),
+            ingressSection.Int("maxConcurrentRequests", IngressConfig.DefaultMaxConcurrentRequests, 1, 100_000),
+            ingressSection.Int("queueLimit", IngressConfig.DefaultQueueLimit, 0, 100_000));
         var admin = ReadAdmin(reader.Section("admin"));
         var targets = ReadTargets(reader.Section("targets"), store);
         var connectors = new List<ConnectorBinding>();

@@ -3,8 +3,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Relay.Connectors;
 
 /// <summary>
-/// Ready unless a connector holds its lease (so no other replica streams) but has had no open stream for longer
-/// than its <c>unhealthyAfter</c>: then events are not arriving from anywhere. A standby replica is healthy.
+/// Degraded while a connector holds its lease (so no other replica streams) but has had no open stream for longer
+/// than its <c>unhealthyAfter</c>: its events are not arriving from anywhere. Never unhealthy: one source's outage must
+/// not take the pod out of service, which would stop every other source's webhooks and all pass-through traffic.
+/// A standby replica is healthy.
 /// </summary>
 internal sealed class ConnectorHealthCheck(ConnectorHost connectors, TimeProvider time) : IHealthCheck
 {
@@ -17,7 +19,7 @@ internal sealed class ConnectorHealthCheck(ConnectorHost connectors, TimeProvide
         }
 
         var now = time.GetUtcNow();
-        var unhealthy = new List<string>();
+        var disconnected = new List<string>();
         var lines = new List<string>();
         foreach (var connector in running)
         {
@@ -32,12 +34,12 @@ internal sealed class ConnectorHealthCheck(ConnectorHost connectors, TimeProvide
             lines.Add(line);
             if (status is { Role: ConnectorRole.Holder, Connected: false, DisconnectedSince: { } since } && now - since > connector.Settings.Timing.UnhealthyAfter)
             {
-                unhealthy.Add(line);
+                disconnected.Add(line);
             }
         }
 
-        return Task.FromResult(unhealthy.Count > 0
-            ? HealthCheckResult.Unhealthy(string.Join("; ", unhealthy))
+        return Task.FromResult(disconnected.Count > 0
+            ? HealthCheckResult.Degraded(string.Join("; ", disconnected))
             : HealthCheckResult.Healthy(string.Join("; ", lines)));
     }
 }

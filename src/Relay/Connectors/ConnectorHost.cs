@@ -9,7 +9,8 @@ namespace Relay.Connectors;
 /// <summary>
 /// Runs one <see cref="ConnectorRuntime"/> per connector source, of any kind, and keeps that set in step with the
 /// config: a reload that adds a source starts its connector, one that removes a source or changes its connection
-/// settings stops (and, if changed, restarts) it; route changes apply to the next event without a reconnect.
+/// settings stops (and, if changed, restarts) it; route changes apply to the next event without a reconnect. A stopped
+/// connector first finishes storing an event it has read (see <see cref="StopAsync"/> for shutdown).
 /// Also the registry through which health checks and the admin API see every connector's state.
 /// </summary>
 internal sealed partial class ConnectorHost(
@@ -24,8 +25,14 @@ internal sealed partial class ConnectorHost(
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>Past the host's shutdown time, how long connectors still get to log what they gave up.</summary>
+    private static readonly TimeSpan LastWords = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, Running> _running = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggerFactory.CreateLogger<ConnectorHost>();
+
+    /// <summary>Cancelled when the host's shutdown time runs out: connectors give up an event they could not store.</summary>
+    private readonly CancellationTokenSource _outOfTime = new();
 
     /// <summary>The running connectors, ordered by source id.</summary>
     public IReadOnlyList<ConnectorRuntime> Connectors =>
@@ -43,8 +50,29 @@ internal sealed partial class ConnectorHost(
         }
         finally
         {
-            await Task.WhenAll(_running.Keys.ToArray().Select(StopAsync)).ConfigureAwait(false);
+            await Task.WhenAll(_running.Keys.ToArray().Select(StopConnectorAsync)).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Stops reading every stream at once, but lets each connector finish storing an event it has read, for as long as
+    /// the host's shutdown time allows (<c>HostOptions.ShutdownTimeout</c>); what is still not stored then is logged as lost.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Returns when every connector has stopped, or when the shutdown time is up (the token).
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (ExecuteTask is { IsCompleted: false } running)
+        {
+            await _outOfTime.CancelAsync().ConfigureAwait(false);
+            await running.WaitAsync(LastWords, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _outOfTime.Dispose();
+        base.Dispose();
     }
 
     /// <summary>Every few seconds, the holder of each stream tells the store how it is, so every replica's console shows it.</summary>
@@ -73,7 +101,7 @@ internal sealed partial class ConnectorHost(
     {
         var wanted = snapshot.Connectors.ToDictionary(c => c.Config.Id, StringComparer.Ordinal);
         var stale = _running.Where(r => !wanted.TryGetValue(r.Key, out var binding) || !binding.Settings.Equals(r.Value.Runtime.Settings)).Select(r => r.Key);
-        await Task.WhenAll(stale.ToArray().Select(StopAsync)).ConfigureAwait(false);
+        await Task.WhenAll(stale.ToArray().Select(StopConnectorAsync)).ConfigureAwait(false);
 
         foreach (var (id, binding) in wanted)
         {
@@ -98,10 +126,10 @@ internal sealed partial class ConnectorHost(
             time,
             loggerFactory.CreateLogger<ConnectorRuntime>());
         var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        _running[id] = new Running(runtime, stopping, Task.Run(() => runtime.RunAsync(stopping.Token), CancellationToken.None));
+        _running[id] = new Running(runtime, stopping, Task.Run(() => runtime.RunAsync(stopping.Token, _outOfTime.Token), CancellationToken.None));
     }
 
-    private async Task StopAsync(string id)
+    private async Task StopConnectorAsync(string id)
     {
         if (!_running.TryGetValue(id, out var running))
         {

@@ -6,7 +6,9 @@ namespace Relay.Connectors;
 /// Runs a connector's work only while this replica holds the source's lease in the store, so one replica of a cluster
 /// streams at a time. Takes the lease, or waits as a standby (polling as often as the holder renews, so it takes over
 /// soon after the lease runs out); renews it every third of its time to live and cancels the work the moment a renewal
-/// fails, before another replica can take over; releases it on shutdown, so a standby takes over at once.
+/// fails, before another replica can take over; releases it on shutdown, so a standby takes over at once. Cancelling
+/// tells the work to stop reading; the work may still finish storing what it has read, and is awaited before the lease
+/// is taken again.
 /// </summary>
 internal sealed partial class ConnectorLeaseHolder(StoreLease lease, TimeSpan ttl, ConnectorState state, TimeProvider time, ILogger logger)
 {

@@ -10,7 +10,8 @@ namespace Relay.Connectors;
 /// <summary>
 /// Runs one connector source, whatever its kind: while this replica holds the source's lease
 /// (<see cref="ConnectorLeaseHolder"/>), keeps the kind's stream open, reopening it with backoff and jitter, and accepts
-/// every event through the same accept path as webhook ingress, retrying while the store is down.
+/// every event through the same accept path as webhook ingress, retrying while the store is down. An event read off the
+/// stream is kept until it is stored: losing the lease, a reload or a shutdown stops the reading, not the storing.
 /// </summary>
 internal sealed partial class ConnectorRuntime : IDisposable
 {
@@ -62,12 +63,22 @@ internal sealed partial class ConnectorRuntime : IDisposable
 
     private ConnectorTiming Timing => Settings.Timing;
 
-    public async Task RunAsync(CancellationToken stopping)
+    /// <param name="stopping">Stop reading: shutdown, or the source was removed or changed.</param>
+    /// <param name="outOfTime">
+    /// The host has no shutdown time left: give up the event in hand, if it is still not stored, and log it as lost.
+    /// Until then an event that was read is retried until it is stored, however long the store is down.
+    /// </param>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken outOfTime)
     {
         Log.Starting(_logger, _source.Id, Settings.ToString() ?? _source.Kind, State.Status.Owner);
+
+        // Every replica reports the gauge from the start, 0 until it has the stream open: "no replica has it open"
+        // is then a 0 on every replica, also while the holder is still connecting or never got through.
+        _metrics.ConnectorConnected(_source.Id, connected: false);
+
         try
         {
-            await _lease.RunAsync(StreamAsync, stopping).ConfigureAwait(false);
+            await _lease.RunAsync(holding => StreamAsync(holding, outOfTime), stopping).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -84,7 +95,7 @@ internal sealed partial class ConnectorRuntime : IDisposable
     public void Dispose() => _client.Dispose();
 
     /// <summary>Keeps the stream open while the lease holds: reads until it ends or fails, waits out the backoff, reopens.</summary>
-    private async Task StreamAsync(CancellationToken holding)
+    private async Task StreamAsync(CancellationToken holding, CancellationToken outOfTime)
     {
         try
         {
@@ -95,7 +106,7 @@ internal sealed partial class ConnectorRuntime : IDisposable
                 _attemptHealthy = false;
                 try
                 {
-                    await ReadAsync(holding).ConfigureAwait(false);
+                    await ReadAsync(holding, outOfTime).ConfigureAwait(false);
                     error = "stream ended";
                 }
                 catch (Exception ex) when (!holding.IsCancellationRequested)
@@ -120,13 +131,33 @@ internal sealed partial class ConnectorRuntime : IDisposable
         }
     }
 
-    private async Task ReadAsync(CancellationToken cancellationToken)
+    private async Task ReadAsync(CancellationToken holding, CancellationToken outOfTime)
     {
         long? connectedAt = null;
+        Task? unfinished = null;
         try
         {
-            await foreach (var item in _client.ReadAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var item in _client.ReadAsync(holding).ConfigureAwait(false))
             {
+                if (item.Kind == ConnectorItemKind.Event)
+                {
+                    var storing = AcceptAsync(item, outOfTime);
+                    await storing.WaitAsync(holding).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    if (!storing.IsCompleted)
+                    {
+                        // Lease lost or stopping with the event still not stored: close the stream at once (another
+                        // replica may take the lease, and two streams never run), and finish storing it below.
+                        Log.KeepingEvent(_logger, _source.Id, item.Detail);
+                        unfinished = storing;
+                        break;
+                    }
+
+                    await storing.ConfigureAwait(false);
+                    _attemptHealthy = true;
+                    holding.ThrowIfCancellationRequested();
+                    continue;
+                }
+
                 switch (item.Kind)
                 {
                     case ConnectorItemKind.Connected:
@@ -134,10 +165,6 @@ internal sealed partial class ConnectorRuntime : IDisposable
                         State.Connected(_client.TokensFetched);
                         _metrics.ConnectorConnected(_source.Id, connected: true);
                         Log.Connected(_logger, _source.Id, item.Detail);
-                        break;
-                    case ConnectorItemKind.Event:
-                        await AcceptAsync(item, cancellationToken).ConfigureAwait(false);
-                        _attemptHealthy = true;
                         break;
                     case ConnectorItemKind.Skipped:
                         Log.Skipped(_logger, _source.Id, item.Detail);
@@ -150,10 +177,22 @@ internal sealed partial class ConnectorRuntime : IDisposable
         {
             _attemptHealthy |= connectedAt is { } at && _time.GetElapsedTime(at) >= StableAfter;
         }
+
+        if (unfinished is not null)
+        {
+            _metrics.ConnectorConnected(_source.Id, connected: false);
+            await unfinished.ConfigureAwait(false);
+            holding.ThrowIfCancellationRequested();
+        }
     }
 
-    /// <summary>Stores one event; while the store is down, retries it (the stream waits) until the lease is lost.</summary>
-    private async Task AcceptAsync(ConnectorItem item, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores one event read off the stream; while the store is down, retries it (the stream waits) until it is stored.
+    /// The vendor will not send it again, so neither a lost lease nor a stop ends the retries: another replica that
+    /// takes over may read the same event again, and dedupe drops that copy. Only <paramref name="outOfTime"/> does,
+    /// and the event is then logged as lost.
+    /// </summary>
+    private async Task AcceptAsync(ConnectorItem item, CancellationToken outOfTime)
     {
         var incoming = item.Event!;
         var origin = new EventOrigin("POST", "", item.ContentType, [], incoming.Body ?? []);
@@ -175,7 +214,16 @@ internal sealed partial class ConnectorRuntime : IDisposable
                 State.Failed($"store unavailable: {ex.GetType().Name}");
                 var delay = ReconnectBackoff.Delay(failures, Timing.ReconnectInitialDelay, Timing.ReconnectMaxDelay, Random.Shared.NextDouble());
                 Log.StoreUnavailable(_logger, source.Id, item.Detail, ex.GetType().Name, delay.TotalSeconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(delay, _time, outOfTime).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (outOfTime.IsCancellationRequested)
+                {
+                    State.Failed($"{item.Detail} lost: the store was unreachable until shutdown");
+                    Log.EventLost(_logger, source.Id, item.Detail);
+                    return;
+                }
             }
         }
     }
@@ -210,5 +258,11 @@ internal sealed partial class ConnectorRuntime : IDisposable
 
         [LoggerMessage(5012, LogLevel.Information, "Source {Source}: connector stopped.")]
         public static partial void Stopped(ILogger logger, string source);
+
+        [LoggerMessage(5013, LogLevel.Warning, "Source {Source}: stream closed with {Event} read but not stored yet: it is kept, and stored as soon as the store is back.")]
+        public static partial void KeepingEvent(ILogger logger, string source, string @event);
+
+        [LoggerMessage(5014, LogLevel.Error, "Source {Source}: {Event} LOST: read off the stream, but the store was unreachable until the host's shutdown time ran out. The vendor will not send it again; reconcile it with the vendor.")]
+        public static partial void EventLost(ILogger logger, string source, string @event);
     }
 }

@@ -2,12 +2,17 @@ using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Relay.Configuration;
 using Relay.Store;
+using Relay.Telemetry;
 
 namespace Relay.Hosting;
 
 /// <summary>
-/// Ready only while the store answers and accepts writes (an ack needs both), and its partition layout agrees with
-/// this replica's, which ingress needs to place events and their dedupe keys where every replica looks.
+/// Whether the store answers and accepts writes (an ack needs both), and its partition layout agrees with this
+/// replica's, which ingress needs to place events and their dedupe keys where every replica looks. When not, the pod
+/// is degraded, not unready: ingress answers 503 with Retry-After by itself (vendors retry), stream sources hold the
+/// event in hand, admin answers 503, and pass-through to the existing app keeps working. Taking every pod out of the
+/// load balancer on a shared store's outage would only add that app's outage to it, and turn the vendors' clean 503
+/// into connection errors.
 /// </summary>
 internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider time) : IHealthCheck
 {
@@ -15,7 +20,7 @@ internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider 
     {
         if (connection.LayoutProblem is { } problem)
         {
-            return HealthCheckResult.Unhealthy(problem);
+            return HealthCheckResult.Degraded(problem);
         }
 
         try
@@ -27,14 +32,15 @@ internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider 
         }
         catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))
         {
-            return HealthCheckResult.Unhealthy($"store unreachable: {ex.GetType().Name}");
+            return HealthCheckResult.Degraded($"store unreachable ({ex.GetType().Name}): webhooks are answered 503 with Retry-After, stream sources wait, until it is back");
         }
     }
 }
 
 /// <summary>
 /// The configuration in force is always valid; this reports whether the file on disk is too. A rejected edit
-/// leaves the relay serving (degraded, still ready) with the last good configuration, and says why.
+/// leaves the relay serving (degraded, still ready) with the last good configuration. /readyz is public, so it only
+/// says so: the errors quote keys, paths and values of the file, and are in the log and at <c>GET /admin/config/errors</c>.
 /// </summary>
 internal sealed class ConfigHealthCheck(RelayConfigProvider configProvider) : IHealthCheck
 {
@@ -44,8 +50,21 @@ internal sealed class ConfigHealthCheck(RelayConfigProvider configProvider) : IH
         return Task.FromResult(errors.Count == 0
             ? HealthCheckResult.Healthy("configuration valid")
             : HealthCheckResult.Degraded(
-                $"the edited configuration was rejected; the previous one is in force: {string.Join(" | ", errors)}",
-                data: new Dictionary<string, object> { ["errors"] = errors }));
+                $"the edited configuration was rejected ({errors.Count} error(s)); the previous one is in force. The errors are in the log and at GET /admin/config/errors."));
+    }
+}
+
+/// <summary>
+/// Runs the readiness checks every few seconds (<see cref="HealthCheckPublisherOptions"/>) and keeps each one's status
+/// for the <c>relay.health.status</c> gauge, so a degraded store, stream or configuration shows in metrics without
+/// anyone polling /readyz.
+/// </summary>
+internal sealed class HealthMetricsPublisher(RelayMetrics metrics) : IHealthCheckPublisher
+{
+    public Task PublishAsync(HealthReport report, CancellationToken cancellationToken)
+    {
+        metrics.SetHealth(report.Entries.ToDictionary(e => e.Key, e => (int)e.Value.Status, StringComparer.Ordinal));
+        return Task.CompletedTask;
     }
 }
 

@@ -87,6 +87,7 @@ public static class RelayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<MinuteCounters>());
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
+        services.AddSingleton<IngressAdmission>();
         services.AddSingleton<EventAcceptor>();
         services.AddSingleton(CircuitSettings.Default);
         services.AddSingleton(LeaseSettings.Default);
@@ -96,11 +97,20 @@ public static class RelayHostingExtensions
         services.AddHostedService<RetryScheduler>();
         services.AddSingleton<ConnectorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectorHost>());
+        // Readiness means "this pod can serve at all": a store outage, a disconnected stream or a rejected edit is
+        // Degraded (still 200), in /readyz and in relay.health.status, never a reason to take the pod out of service.
         services.AddHealthChecks()
-            .AddCheck<StoreHealthCheck>("store", tags: ["ready"])
-            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
-            .AddCheck<ConnectorHealthCheck>("connectors", tags: ["ready"])
-            .AddCheck<OrphanedQueuesHealthCheck>("orphans", tags: ["ready"]);
+            .AddCheck<StoreHealthCheck>("store", failureStatus: HealthStatus.Degraded, tags: ["ready"])
+            .AddCheck<ConfigHealthCheck>("config", failureStatus: HealthStatus.Degraded, tags: ["ready"])
+            .AddCheck<ConnectorHealthCheck>("connectors", failureStatus: HealthStatus.Degraded, tags: ["ready"])
+            .AddCheck<OrphanedQueuesHealthCheck>("orphans", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
+        services.AddSingleton<IHealthCheckPublisher, HealthMetricsPublisher>();
+        services.Configure<HealthCheckPublisherOptions>(o =>
+        {
+            o.Delay = TimeSpan.FromSeconds(2);
+            o.Period = TimeSpan.FromSeconds(15);
+            o.Predicate = c => c.Tags.Contains("ready");
+        });
         services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("reverseProxy"));
         return true;
     }

@@ -23,6 +23,9 @@ internal enum IngestOutcome
 
     /// <summary>The store could not be reached; the vendor was asked to retry (or the connector retries itself).</summary>
     Unavailable,
+
+    /// <summary>Ingress was full (<see cref="IngressAdmission"/>): answered 503 before the body was read; the vendor retries.</summary>
+    Overloaded,
 }
 
 /// <summary>
@@ -71,6 +74,7 @@ internal sealed class IngestSpan : IDisposable
         IngestOutcome.TooLarge => "too_large",
         IngestOutcome.Aborted => "aborted",
         IngestOutcome.Unavailable => "unavailable",
+        IngestOutcome.Overloaded => "overloaded",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
     };
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Relay.Configuration;
@@ -9,7 +10,7 @@ using Relay.Telemetry;
 namespace Relay.Ingress;
 
 /// <summary>
-/// Terminates vendor callbacks on source paths: read (bounded) → verify and split (source kind) → route →
+/// Terminates vendor callbacks on source paths: admit (<see cref="IngressAdmission"/>) → read (bounded) → verify and split (source kind) → route →
 /// accept (<see cref="EventAcceptor"/>: one atomic script per event, then wait until durable) → ack exactly as the vendor expects.
 /// Any other path goes on to the pass-through proxy.
 /// </summary>
@@ -17,13 +18,14 @@ internal sealed partial class IngressMiddleware(
     RequestDelegate next,
     IngressRouter router,
     RelayConfigProvider configProvider,
+    IngressAdmission admission,
     EventAcceptor acceptor,
     RelayMetrics metrics,
     MinuteCounters counters,
     TimeProvider time,
     ILogger<IngressMiddleware> logger)
 {
-    /// <summary>Seconds a vendor is asked to wait before retrying while the store is unreachable.</summary>
+    /// <summary>Seconds a vendor is asked to wait before retrying while the store is unreachable or ingress is full.</summary>
     private const string RetryAfterSeconds = "5";
 
     // Hop-by-hop and framing headers describe this connection, not the event; credentials meant for us stay here.
@@ -57,6 +59,36 @@ internal sealed partial class IngressMiddleware(
             return IngestOutcome.MethodNotAllowed;
         }
 
+        RateLimitLease? admitted;
+        try
+        {
+            admitted = await admission.EnterAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Gone while waiting for a turn.
+            context.Abort();
+            return IngestOutcome.Aborted;
+        }
+
+        if (admitted is null)
+        {
+            Log.Overloaded(logger, source.Id);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+            await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, "too many webhook requests in progress; retry later").ConfigureAwait(false);
+            return IngestOutcome.Overloaded;
+        }
+
+        using (admitted)
+        {
+            return await ProcessAdmittedAsync(context, binding, values).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IngestOutcome> ProcessAdmittedAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
+    {
+        var request = context.Request;
+        var source = binding.Config;
         var maxBytes = configProvider.Current.Config.Ingress.MaxBodyBytes;
         byte[]? body;
         try
@@ -166,5 +198,8 @@ internal sealed partial class IngressMiddleware(
 
         [LoggerMessage(2003, LogLevel.Warning, "Source {Source}: store unavailable, answered 503 ({Error}: {Message}).")]
         public static partial void StoreUnavailable(ILogger logger, string source, string error, string message);
+
+        [LoggerMessage(2004, LogLevel.Debug, "Source {Source}: ingress full (ingress.maxConcurrentRequests and queueLimit), answered 503.")]
+        public static partial void Overloaded(ILogger logger, string source);
     }
 }

@@ -39,6 +39,9 @@ internal interface IKindSettings
     /// <summary>A duration such as <c>250ms</c>, <c>5s</c>, <c>2m</c>; a value outside [min, max] is a problem.</summary>
     TimeSpan Duration(string key, TimeSpan fallback, TimeSpan? min = null, TimeSpan? max = null);
 
+    /// <summary>A whole number; a value outside [min, max] is a problem.</summary>
+    long Long(string key, long fallback, long min, long max);
+
     bool Bool(string key, bool fallback);
 
     /// <summary>One of a fixed set of words, matched case-insensitively; returns the word as written in <paramref name="allowed"/>.</summary>

@@ -30,6 +30,8 @@ internal sealed class RelayMetrics
     private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
     private IReadOnlyDictionary<string, TimeSpan> _queueLags = new Dictionary<string, TimeSpan>();
     private Func<IEnumerable<KeyValuePair<string, bool>>> _circuitsOpen = static () => [];
+    private Func<(long Admitted, long Queued)> _ingressAdmission = static () => (0, 0);
+    private IReadOnlyDictionary<string, int> _health = new Dictionary<string, int>();
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -42,9 +44,11 @@ internal sealed class RelayMetrics
         _dispatchErrors = meter.CreateCounter<long>("relay.dispatch.errors", "{error}", "Unexpected errors in a target's dispatcher (bugs); each is logged at Error and the dispatcher goes on.");
         // Named for the first connector kind (an SSE stream); the names are kept because dashboards and alerts use them.
         _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
+        meter.CreateObservableGauge("relay.ingress.in_flight", ObserveIngressAdmission, "{request}", "Webhook requests admitted and in progress (state admitted), and waiting for a turn (state queued), against ingress.maxConcurrentRequests and ingress.queueLimit.");
         meter.CreateObservableGauge("relay.sse.connected", ObserveConnectorConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
         meter.CreateObservableGauge("relay.queue.depth", ObserveQueueDepths, "{event}", "Events per target and state (ready, in_flight, retrying, dead), sampled from the store.");
         meter.CreateObservableGauge("relay.queue.lag", ObserveQueueLags, "s", "Per target, how long the oldest event waiting in ready has waited since it became ready, sampled from the store.");
+        meter.CreateObservableGauge("relay.health.status", ObserveHealth, "{status}", "Per readiness check (store, config, connectors): 2 healthy, 1 degraded, 0 unhealthy, as last run.");
         meter.CreateObservableGauge("relay.dispatch.circuit_open", ObserveCircuits, "{circuit}", "1 while the target's circuit breaker is open or half-open on this replica, else 0.");
     }
 
@@ -96,6 +100,21 @@ internal sealed class RelayMetrics
 
     /// <summary>Where the circuit gauge reads each target's breaker from: the running dispatchers.</summary>
     public void ObserveCircuits(Func<IEnumerable<KeyValuePair<string, bool>>> open) => Volatile.Write(ref _circuitsOpen, open);
+
+    /// <summary>The status of each readiness check as last run: 2 healthy, 1 degraded, 0 unhealthy.</summary>
+    public void SetHealth(IReadOnlyDictionary<string, int> statuses) => Volatile.Write(ref _health, statuses);
+
+    private IEnumerable<Measurement<int>> ObserveHealth() =>
+        Volatile.Read(ref _health).Select(static h => new Measurement<int>(h.Value, new KeyValuePair<string, object?>("check", h.Key)));
+
+    /// <summary>Where the in-flight gauge reads the ingress admission's load from.</summary>
+    public void ObserveIngressAdmission(Func<(long Admitted, long Queued)> load) => Volatile.Write(ref _ingressAdmission, load);
+
+    private IEnumerable<Measurement<long>> ObserveIngressAdmission()
+    {
+        var (admitted, queued) = Volatile.Read(ref _ingressAdmission)();
+        return [new(admitted, new KeyValuePair<string, object?>("state", "admitted")), new(queued, new KeyValuePair<string, object?>("state", "queued"))];
+    }
 
     private IEnumerable<Measurement<double>> ObserveQueueLags() =>
         Volatile.Read(ref _queueLags).Select(static l => new Measurement<double>(l.Value.TotalSeconds, new KeyValuePair<string, object?>("target", l.Key)));

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Hosting;
 using Relay.Connectors;
 using Relay.Store;
 using Relay.Telemetry;
@@ -119,8 +120,51 @@ public sealed class ConnectorRuntimeTests
         Assert.Equal(1, sovos.MaxOpenSubscribers);
     }
 
+    /// <summary>
+    /// In virtual time: relay.sse.connected is 0 on a holder from the start, while its first request waits for headers
+    /// (no series at all would hide it from "max by (source) (relay_sse_connected) == 0"), 1 once the stream is open, and
+    /// 0 again as soon as the stream drops, while the holder tries to reconnect.
+    /// </summary>
     [Fact]
-    public async Task Health_HolderDisconnectedLongerThanGrace_NotReady()
+    public async Task Gauge_HolderConnectingThenConnectedThenDropped_ZeroOneZero()
+    {
+        var time = new VirtualTime();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var drop = new TaskCompletionSource();
+        sovos.WithholdHeaders = static n => n != 2;
+        sovos.OnSubscribe = async s =>
+        {
+            await drop.Task;
+            s.Drop();
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    responseHeadersTimeout: 5s")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """, configure: time.Use);
+        using var connected = new MetricCollector<int>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.sse.connected");
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+        int? Gauge()
+        {
+            connected.RecordObservableInstruments();
+            return connected.GetMeasurementSnapshot().LastOrDefault(m => Equals(m.Tags["source"], "sovos"))?.Value;
+        }
+
+        await WaitUntilAsync(() => state.Status.Role == ConnectorRole.Holder, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Gauge());
+
+        Assert.True(await time.AdvanceUntilAsync(() => state.Status.Connected, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(20)));
+        Assert.Equal(1, Gauge());
+
+        drop.SetResult();
+        await WaitUntilAsync(() => !state.Status.Connected, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Gauge());
+    }
+
+    [Fact]
+    public async Task Health_HolderDisconnectedLongerThanGrace_DegradedButStillReady()
     {
         await using var sovos = await FakeSovos.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
@@ -153,8 +197,12 @@ public sealed class ConnectorRuntimeTests
             },
             TimeSpan.FromSeconds(5));
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        // One stream source down must not take the pod (every other source, pass-through) out of service.
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("sovos: holds the lease, disconnected (token endpoint answered 401 (invalid_client))", description);
+        var report = JsonDocument.Parse(await relay.Client.GetStringAsync(new Uri("/readyz", UriKind.Relative))).RootElement;
+        Assert.Equal("Degraded", report.GetProperty("status").GetString());
+        Assert.Equal("Degraded", report.GetProperty("checks").GetProperty("connectors").GetProperty("status").GetString());
         Assert.Equal(0, sovos.Connects);
     }
 
@@ -190,6 +238,134 @@ public sealed class ConnectorRuntimeTests
         sovos.Publish(FakeSovos.Notification("env-after-outage", "COMPLETED"));
         Assert.Contains("env-after-outage", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
         Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    /// <summary>
+    /// A frame read while the store is down is kept: the holder cannot store it, loses its lease and closes the stream,
+    /// but keeps retrying that event, and stores it once the store is back. Sovos never sends it again.
+    /// </summary>
+    [Fact]
+    public async Task StoreKilled_FrameReadWhileDown_KeptPastLeaseLossAndDeliveredWhenBack()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = await folder.WriteConfigAsync($"""
+            store: {"{"} connection: "{redis.Address}", partitions: 4, prefix: {folder.Prefix} {"}"}
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 3s }")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+        using var relay = await RelayProcess.StartAsync(config);
+        await sovos.WaitForConnectsAsync(1);
+
+        redis.Kill();
+        sovos.Publish(FakeSovos.Notification("env-in-outage", "COMPLETED"));
+        await WaitUntilAsync(() => relay.Output.Contains("store unavailable for envelope env-in-outage", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        // The lease is lost with the event in hand: the stream closes, well past the point where it used to be dropped.
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        await redis.RestartAsync();
+        var delivered = await crm.WaitForExactlyAsync(1);
+        Assert.Contains("env-in-outage", delivered[0].BodyText, StringComparison.Ordinal);
+        Assert.Contains("env-in-outage status COMPLETED read but not stored yet: it is kept", relay.Output, StringComparison.Ordinal);
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    /// <summary>
+    /// Shutdown with a frame in hand and the store down: the relay keeps trying within the host's shutdown time, and
+    /// the event is stored when the store comes back inside it.
+    /// </summary>
+    [Fact]
+    public async Task Shutdown_FrameInHandStoreBackWithinShutdownTime_Stored()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var store = TestStore.OnRedis(redis.Address);
+        var folder = new TestFolder();
+        var targets = $"targets:\n  crm: {{ url: \"{crm.Url}hook\" }}\n";
+
+        // A long lease: this is about the shutdown, not about losing the lease.
+        var relay = await RelayHost.StartAsync(
+            store,
+            $"sources:\n{sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 60s }")}\n" + targets,
+            folder,
+            b => b.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20)));
+        await sovos.WaitForConnectsAsync(1);
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+
+        redis.Kill();
+        sovos.Publish(FakeSovos.Notification("env-at-stop", "COMPLETED"));
+        await WaitUntilAsync(() => state.Status.LastError?.StartsWith("store unavailable", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10));
+        var stopping = relay.DisposeAsync().AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(stopping.IsCompleted, "the relay stopped without storing the event in hand");
+        await redis.RestartAsync();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Whether this relay delivered it before its dispatchers stopped or not, it is in the store.
+        await using var after = await RelayHost.StartAsync(store, targets, folder);
+        Assert.Contains("env-at-stop", Assert.Single(await crm.WaitForAsync(1)).BodyText, StringComparison.Ordinal);
+    }
+
+    /// <summary>A reload that changes the source stops its connector with a frame in hand: the frame is still stored.</summary>
+    [Fact]
+    public async Task Reload_SourceChangedWithFrameInHand_FrameStoredWhenStoreBack()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var store = TestStore.OnRedis(redis.Address);
+        string Yaml(string idleTimeout) =>
+            $"sources:\n{sovos.SourceYaml("sovos", "[{ target: crm }]", $"    lease: {{ ttl: 60s }}\n    idleTimeout: {idleTimeout}")}\ntargets:\n  crm: {{ url: \"{crm.Url}hook\" }}\n";
+        await using var relay = await RelayHost.StartAsync(store, Yaml("5m"));
+        await sovos.WaitForConnectsAsync(1);
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+
+        redis.Kill();
+        sovos.Publish(FakeSovos.Notification("env-at-reload", "COMPLETED"));
+        await WaitUntilAsync(() => state.Status.LastError?.StartsWith("store unavailable", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10));
+        await relay.RewriteConfigAsync(store, Yaml("4m"));
+        await WaitUntilAsync(() => sovos.OpenSubscribers == 0, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        await redis.RestartAsync();
+        Assert.Contains("env-at-reload", Assert.Single(await crm.WaitForExactlyAsync(1)).BodyText, StringComparison.Ordinal);
+        await sovos.WaitForConnectsAsync(2);
+        Assert.Equal(1, sovos.MaxOpenSubscribers);
+    }
+
+    /// <summary>Shutdown with a frame in hand and the store down until the host's shutdown time runs out: logged as lost.</summary>
+    [Fact]
+    public async Task Shutdown_FrameInHandStoreDownThroughShutdownTime_LoggedAsLost()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        var logs = new CapturedLogs();
+        var relay = await RelayHost.StartAsync(
+            TestStore.OnRedis(redis.Address),
+            $"sources:\n{sovos.SourceYaml("sovos", "[{ target: crm }]", "    lease: { ttl: 60s }")}\ntargets:\n  crm: {{ url: \"{crm.Url}hook\" }}\n",
+            configure: b =>
+            {
+                logs.AttachTo(b);
+                b.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+            });
+        await sovos.WaitForConnectsAsync(1);
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+
+        redis.Kill();
+        sovos.Publish(FakeSovos.Notification("env-lost", "COMPLETED"));
+        await WaitUntilAsync(() => state.Status.LastError?.StartsWith("store unavailable", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10));
+        await relay.DisposeAsync();
+
+        var lost = Assert.Single(logs.Lines, l => l.Contains("LOST", StringComparison.Ordinal));
+        Assert.StartsWith("Error Relay.Connectors.ConnectorRuntime[5014] Source sovos: envelope env-lost status COMPLETED LOST", lost, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -26,6 +26,8 @@ internal sealed class FakeSovos : IAsyncDisposable
     private readonly ConcurrentDictionary<string, DateTimeOffset> _validTokens = new();
     private readonly ConcurrentQueue<string> _issued = new();
     private readonly ConcurrentDictionary<int, Channel<string>> _subscribers = new();
+    private int _streamRequests;
+    private int _withheld;
     private int _connects;
     private int _open;
     private int _maxOpen;
@@ -34,6 +36,12 @@ internal sealed class FakeSovos : IAsyncDisposable
 
     /// <summary>Drives one accepted stream connection (numbered from 1); returning ends the response.</summary>
     public Func<Subscriber, Task> OnSubscribe { get; set; } = static s => s.ForwardPublishedAsync();
+
+    /// <summary>
+    /// Whether to withhold the answer to a stream request (numbered from 1, whether accepted or not): it gets no status
+    /// and no headers, ever, until the relay gives up and closes the connection.
+    /// </summary>
+    public Func<int, bool> WithholdHeaders { get; set; } = static _ => false;
 
     /// <summary>Frame as newline-delimited JSON (<c>application/x-ndjson</c>) instead of SSE.</summary>
     public bool NdJson { get; set; }
@@ -50,6 +58,9 @@ internal sealed class FakeSovos : IAsyncDisposable
 
     /// <summary>Stream connections accepted (200 and streaming).</summary>
     public int Connects => Volatile.Read(ref _connects);
+
+    /// <summary>Stream requests left without an answer (<see cref="WithholdHeaders"/>) that the relay has given up on.</summary>
+    public int Withheld => Volatile.Read(ref _withheld);
 
     /// <summary>Stream requests refused with 401 (unknown, revoked or expired token).</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -150,6 +161,14 @@ internal sealed class FakeSovos : IAsyncDisposable
 
     private async Task StreamAsync(HttpContext context)
     {
+        if (WithholdHeaders(Interlocked.Increment(ref _streamRequests)))
+        {
+            // Kestrel sends nothing until the response is written to or completed.
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { }, TaskScheduler.Default);
+            Interlocked.Increment(ref _withheld);
+            return;
+        }
+
         var presented = context.Request.Headers.Authorization.ToString();
         var token = presented.StartsWith("Bearer ", StringComparison.Ordinal) ? presented["Bearer ".Length..] : "";
         if (!_validTokens.TryGetValue(token, out var expires) || expires < DateTimeOffset.UtcNow

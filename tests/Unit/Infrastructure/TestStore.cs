@@ -14,6 +14,9 @@ public sealed class TestStore
 
     public static TheoryData<string> All => ["garnet", "redis"];
 
+    /// <summary>A Redis the test runs itself (<see cref="RedisServerProcess"/>), to kill and restart under a relay.</summary>
+    public static TestStore OnRedis(string address) => new("redis", address);
+
     public string Name { get; }
 
     /// <summary>The Redis address, or null for the embedded store.</summary>

@@ -170,7 +170,11 @@ public sealed class PipelineTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+
+        // Degraded, not unready: the 503 above is the answer vendors need; taking the pod out would stop pass-through too.
+        var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("\"store\":{\"status\":\"Degraded\"", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await app.StopAsync();
     }
 

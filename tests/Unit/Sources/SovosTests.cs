@@ -164,6 +164,112 @@ public sealed class SovosTests
         Assert.Contains("not JSON", state.LastError, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A frame that never ends (one endless line, or an SSE event of endless data lines without its blank line) fails the
+    /// stream once it passes maxFrameBytes, instead of growing in memory; the relay reconnects and goes on.
+    /// </summary>
+    [Theory]
+    [InlineData("sse-one-line")]
+    [InlineData("sse-many-lines")]
+    [InlineData("ndjson")]
+    public async Task Stream_FrameThatNeverEnds_FailsAtMaxFrameBytesAndReconnects(string shape)
+    {
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.NdJson = shape == "ndjson";
+        sovos.OnSubscribe = async s =>
+        {
+            if (s.Number > 1)
+            {
+                await s.ForwardPublishedAsync();
+                return;
+            }
+
+            await s.RawAsync(shape == "sse-many-lines" ? "event: message\n" : shape == "ndjson" ? "{\"result\":\"" : "data: {\"result\":\"");
+            var chunk = shape == "sse-many-lines" ? string.Concat(Enumerable.Repeat($"data: {new string('x', 1000)}\n", 64)) : new string('x', 64 * 1024);
+
+            // 8 MiB at most, far past the limit; then wait for the relay to hang up.
+            for (var i = 0; i < 128; i++)
+            {
+                await s.RawAsync(chunk);
+            }
+
+            await s.WaitForDisconnectAsync();
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    maxFrameBytes: 65536")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """);
+
+        await sovos.WaitForConnectsAsync(2, TimeSpan.FromSeconds(10));
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State.Status;
+        Assert.Equal("a frame grew past 65536 bytes without ending (maxFrameBytes); the stream is closed and reopened", state.LastError);
+
+        var completed = FakeSovos.Notification("env-after-giant", "COMPLETED");
+        sovos.Publish(completed);
+        Assert.Equal(completed, Assert.Single(await crm.WaitForAsync(1)).BodyText);
+    }
+
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    [InlineData("\r")]
+    public async Task FrameLimit_EventsUnderTheLimitWithAnyLineBreak_PassAndOneOverFails(string lineBreak)
+    {
+        var line = $"data: {new string('x', 600)}{lineBreak}";
+        var fine = string.Concat(Enumerable.Repeat($": comment{lineBreak}{line}{lineBreak}", 50));
+        var messages = new List<StreamMessage>();
+        await foreach (var message in SovosStreamReader.ReadAsync(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(fine)), sse: true, 1024, CancellationToken.None))
+        {
+            messages.Add(message);
+        }
+
+        Assert.Equal(50, messages.Count);
+        var tooLong = System.Text.Encoding.UTF8.GetBytes(fine + line + line + lineBreak);
+        var error = await Assert.ThrowsAsync<ConnectorException>(async () =>
+        {
+            await foreach (var message in SovosStreamReader.ReadAsync(new MemoryStream(tooLong), sse: true, 1024, CancellationToken.None))
+            {
+            }
+        });
+        Assert.StartsWith("a frame grew past 1024 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// In virtual time: a stream request whose answer never comes (no status, no headers) is given up after
+    /// responseHeadersTimeout, reported, and retried; the connector does not hang on it holding the lease.
+    /// </summary>
+    [Fact]
+    public async Task Stream_NoResponseHeaders_GivenUpAfterTimeoutAndRetried()
+    {
+        var time = new VirtualTime();
+        await using var sovos = await FakeSovos.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        sovos.WithholdHeaders = static n => n == 1;
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $"""
+            sources:
+            {sovos.SourceYaml("sovos", "[{ target: crm }]", "    responseHeadersTimeout: 20s")}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """, configure: time.Use);
+        var state = Assert.Single(relay.Services.GetRequiredService<ConnectorHost>().Connectors).State;
+        await WaitUntilAsync(() => state.Status.Role == ConnectorRole.Holder, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var sentAt = time.Now;
+
+        Assert.True(await time.AdvanceUntilAsync(() => sovos.Connects == 1, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(20)), $"still waiting for headers: {state.Status}");
+        Assert.InRange(time.Now - sentAt, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(22));
+        Assert.Equal(1, sovos.Withheld);
+        Assert.Equal(1, state.Status.Reconnects);
+        Assert.Equal("no response headers within 20 s (responseHeadersTimeout)", state.Status.LastError);
+
+        var completed = FakeSovos.Notification("env-after-hang", "COMPLETED");
+        sovos.Publish(completed);
+        Assert.Equal(completed, Assert.Single(await crm.WaitForAsync(1)).BodyText);
+    }
+
     [Fact]
     public void Config_StreamSource_NeedsNoPathAndGetsDefaults()
     {
@@ -190,6 +296,7 @@ public sealed class SovosTests
         Assert.Equal(("id-from-env", "secret-from-env", SovosSseKind.DefaultAudience), (settings.ClientId, settings.ClientSecret, settings.Audience));
         Assert.Equal((SovosStreamFormat.Auto, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10)),
             (settings.Format, settings.Timing.ReconnectInitialDelay, settings.Timing.ReconnectMaxDelay, settings.Timing.LeaseTtl));
+        Assert.Equal((1024 * 1024, TimeSpan.FromSeconds(30)), (settings.MaxFrameBytes, settings.ResponseHeadersTimeout));
         Assert.DoesNotContain("secret-from-env", settings.ToString(), StringComparison.Ordinal);
     }
 
@@ -204,6 +311,8 @@ public sealed class SovosTests
                 url: "ftp://signer.example/events?sig=planted-query-secret"
                 clientSecret: ""
                 format: xml
+                maxFrameBytes: 100
+                responseHeadersTimeout: 0s
                 reconnect: { initialDelay: 10s, maxDelay: 2s }
                 routes: [{ target: crm }]
             targets:
@@ -218,6 +327,8 @@ public sealed class SovosTests
         Assert.Contains(errors, e => e.StartsWith("sources:sovos:clientSecret: is required.", StringComparison.Ordinal) && e.Contains("SOVOS_CLIENT_SECRET", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("sources:sovos:format: 'xml' is not one of: auto, sse, ndjson", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("sources:sovos:reconnect:maxDelay: ", StringComparison.Ordinal) && e.Contains("shorter than initialDelay", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:maxFrameBytes: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:sovos:responseHeadersTimeout: ", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, e => e.Contains("planted-query-secret", StringComparison.Ordinal));
     }
 
@@ -331,7 +442,17 @@ public sealed class SovosTests
         Assert.Equal(SovosFrameKind.Invalid, frame.Kind);
     }
 
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"condition not met within {timeout.TotalSeconds} s");
+            await Task.Delay(50);
+        }
+    }
+
     private static SovosSseConfig Config(FakeSovos sovos) => new(
         sovos.StreamUrl, sovos.TokenUrl, FakeSovos.ClientId, FakeSovos.ClientSecret, FakeSovos.Audience, null, SovosStreamFormat.Auto, TimeSpan.FromMinutes(5),
-        new ConnectorTiming(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));
+        TimeSpan.FromSeconds(30), SovosSseKind.DefaultMaxFrameBytes, new ConnectorTiming(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)));
 }

@@ -32,7 +32,9 @@ public sealed class StoreOutageTests
         var whileDown = await client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("during")));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, whileDown.StatusCode);
         Assert.Equal("5", whileDown.Headers.GetValues("Retry-After").Single());
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+        var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("\"store\":{\"status\":\"Degraded\"", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         await redis.RestartAsync();
         var after = HttpStatusCode.ServiceUnavailable;

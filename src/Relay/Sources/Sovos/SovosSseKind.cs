@@ -11,6 +11,8 @@ internal enum SovosStreamFormat
 
 /// <summary>The settings of one <c>sovos-sse</c> source. Never printed whole: it holds the client secret.</summary>
 /// <param name="IdleTimeout">A stream that sends nothing (not even a heartbeat) this long is presumed dead and reopened.</param>
+/// <param name="ResponseHeadersTimeout">A stream request answered with no response headers within this time is given up and retried.</param>
+/// <param name="MaxFrameBytes">A frame (an SSE event, or an NDJSON line) larger than this fails the stream, which is reopened.</param>
 internal sealed record SovosSseConfig(
     Uri Url,
     Uri TokenUrl,
@@ -20,6 +22,8 @@ internal sealed record SovosSseConfig(
     string? Scope,
     SovosStreamFormat Format,
     TimeSpan IdleTimeout,
+    TimeSpan ResponseHeadersTimeout,
+    int MaxFrameBytes,
     ConnectorTiming Timing) : IConnectorSettings
 {
     public IConnectorClient CreateClient(TimeProvider time) => new SovosStreamClient(this, time);
@@ -35,6 +39,9 @@ internal sealed record SovosSseConfig(
 internal sealed class SovosSseKind : IConnectorKind
 {
     public const string DefaultAudience = "signer.trust.sovos.com";
+
+    /// <summary>1 MiB: a notification is a few kilobytes; a frame this large is a broken or hostile stream.</summary>
+    public const int DefaultMaxFrameBytes = 1024 * 1024;
 
     public string Name => "sovos-sse";
 
@@ -72,10 +79,12 @@ internal sealed class SovosSseKind : IConnectorKind
         var leaseTtl = settings.Section("lease").Duration("ttl", TimeSpan.FromSeconds(10), min: TimeSpan.FromSeconds(1), max: TimeSpan.FromMinutes(5));
         var idleTimeout = settings.Duration("idleTimeout", TimeSpan.FromMinutes(5), min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
         var unhealthyAfter = settings.Duration("unhealthyAfter", TimeSpan.FromSeconds(30), min: TimeSpan.Zero, max: TimeSpan.FromHours(1));
+        var responseHeadersTimeout = settings.Duration("responseHeadersTimeout", TimeSpan.FromSeconds(30), min: TimeSpan.FromSeconds(1), max: TimeSpan.FromMinutes(10));
+        var maxFrameBytes = (int)settings.Long("maxFrameBytes", DefaultMaxFrameBytes, 1024, 64 * 1024 * 1024);
 
         return settings.Errors.Count > errorsBefore
             ? null
             : new SovosSseConfig(url!, tokenUrl!, clientId, clientSecret, audience, string.IsNullOrEmpty(scope) ? null : scope, format, idleTimeout,
-                new ConnectorTiming(leaseTtl, initialDelay, maxDelay, unhealthyAfter));
+                responseHeadersTimeout, maxFrameBytes, new ConnectorTiming(leaseTtl, initialDelay, maxDelay, unhealthyAfter));
     }
 }

@@ -44,7 +44,7 @@ internal sealed class SovosStreamClient : IConnectorClient
         using var request = new HttpRequestMessage(HttpMethod.Get, _config.Url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await _streamClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        using var response = await OpenAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             _tokens.Invalidate(token);
@@ -61,7 +61,7 @@ internal sealed class SovosStreamClient : IConnectorClient
         var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _config.IdleTimeout, _time);
         await using (body.ConfigureAwait(false))
         {
-            await foreach (var message in SovosStreamReader.ReadAsync(body, sse, cancellationToken).ConfigureAwait(false))
+            await foreach (var message in SovosStreamReader.ReadAsync(body, sse, _config.MaxFrameBytes, cancellationToken).ConfigureAwait(false))
             {
                 var frame = message.EventType == "error"
                     ? new SovosFrame(SovosFrameKind.Error, Detail: Encoding.UTF8.GetString(message.Data))
@@ -79,6 +79,24 @@ internal sealed class SovosStreamClient : IConnectorClient
                         break;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Sends the stream request and waits for the response headers, no longer than the configured timeout: a peer that
+    /// accepts the connection but never answers would otherwise hold the connector, lease and all, forever.
+    /// </summary>
+    private async Task<HttpResponseMessage> OpenAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using var headers = new CancellationTokenSource(_config.ResponseHeadersTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, headers.Token);
+        try
+        {
+            return await _streamClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (headers.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ConnectorException($"no response headers within {_config.ResponseHeadersTimeout.TotalSeconds:0.#} s (responseHeadersTimeout)");
         }
     }
 
