@@ -12,15 +12,31 @@ internal sealed record RelayConfig(
 
 /// <param name="Connection">StackExchange.Redis connection string; empty selects the embedded Garnet store.</param>
 /// <param name="Prefix">Key prefix inside every hash tag, so several relays (or test runs) can share one Redis.</param>
+/// <param name="Durability">What an ack waits for besides the store's own fsync; <see cref="StoreDurability.Replicas"/> needs Redis.</param>
+/// <param name="MinReplicas">With <see cref="StoreDurability.Replicas"/>: replicas that must confirm a write before it is acked.</param>
+/// <param name="ReplicaTimeout">With <see cref="StoreDurability.Replicas"/>: how long an ack waits for them before it is refused (503).</param>
 internal sealed record StoreConfig(
     string Connection,
     string DataDir,
     int Partitions,
     TimeSpan DedupeWindow,
     TimeSpan Retention,
-    string Prefix)
+    string Prefix,
+    StoreDurability Durability,
+    int MinReplicas,
+    TimeSpan ReplicaTimeout)
 {
     public bool IsEmbedded => Connection.Length == 0;
+}
+
+/// <summary>The names <c>store.durability</c> takes.</summary>
+internal enum StoreDurability
+{
+    /// <summary>The store has the write on disk (the embedded store's commit, Redis with appendfsync always).</summary>
+    Fsync,
+
+    /// <summary>Also confirmed by <see cref="StoreConfig.MinReplicas"/> Redis replicas (WAITAOF, or WAIT before Redis 7.2).</summary>
+    Replicas,
 }
 
 internal sealed record IngressConfig(long MaxBodyBytes);
