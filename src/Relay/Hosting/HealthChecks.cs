@@ -5,7 +5,7 @@ using Relay.Store;
 
 namespace Relay.Hosting;
 
-/// <summary>Ready only while the store answers and accepts writes: an ack needs both.</summary>
+/// <summary>Ready only while the store answers and accepts writes durably (with <c>durability: replicas</c>, confirmed by replicas): an ack needs all of it.</summary>
 internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -15,6 +15,7 @@ internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider 
             var started = time.GetTimestamp();
             var probe = $"{{{connection.Keys.Prefix}}}:readyz";
             await connection.Database.StringSetAsync(probe, time.GetUtcNow().ToUnixTimeMilliseconds(), TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+            await connection.WaitDurableAsync(probe).ConfigureAwait(false);
             return HealthCheckResult.Healthy($"store writable in {time.GetElapsedTime(started).TotalMilliseconds:0.#} ms");
         }
         catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))

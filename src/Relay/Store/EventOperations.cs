@@ -15,6 +15,9 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
 
     private int Partitions => connection.Config.Partitions;
 
+    /// <summary>A key of every partition, for waiting on writes spread over all of them.</summary>
+    private RedisKey[] EveryPartition => [.. Enumerable.Range(0, Partitions).Select(Keys.Index)];
+
     /// <summary>Queues the event again for each of <paramref name="targets"/>, whatever its state (replay).</summary>
     public async Task<IReadOnlyList<RequeueOutcome>> ReplayAsync(string id, IReadOnlyList<string> targets)
     {
@@ -24,7 +27,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
         }
 
         var outcomes = await Task.WhenAll(targets.Select(t => RequeueAsync(p, id, t, StoreWords.RequeueAny))).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(Keys.Event(p, id)).ConfigureAwait(false);
         foreach (var target in targets)
         {
             signals.Wake(target);
@@ -65,7 +68,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
                 }
             }
         })).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(EveryPartition).ConfigureAwait(false);
         signals.Wake(target);
         return new RangeReplay(matched, queued.Sum());
     }
@@ -73,11 +76,12 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
     /// <summary>Moves the named dead letters of a target back to ready, attempts reset; returns how many were queued.</summary>
     public async Task<long> RedriveAsync(string target, IReadOnlyCollection<string> ids)
     {
-        var outcomes = await Task.WhenAll(ids
+        var known = ids
             .Select(id => (Id: id, Known: EventIds.TryGetPartition(id, Partitions, out var p), Partition: p))
             .Where(e => e.Known)
-            .Select(e => RequeueAsync(e.Partition, e.Id, target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+            .ToList();
+        var outcomes = await Task.WhenAll(known.Select(e => RequeueAsync(e.Partition, e.Id, target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
+        await connection.WaitDurableAsync([.. known.Select(e => Keys.Event(e.Partition, e.Id))]).ConfigureAwait(false);
         signals.Wake(target);
         return outcomes.Count(o => o == RequeueOutcome.Queued);
     }
@@ -107,7 +111,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
 
             return queued;
         })).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(EveryPartition).ConfigureAwait(false);
         signals.Wake(target);
         return perPartition.Sum();
     }
@@ -129,7 +133,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
             while (chunk == RedriveChunk);
             return dropped;
         })).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(EveryPartition).ConfigureAwait(false);
         return purged.Sum();
     }
 
@@ -148,7 +152,7 @@ internal sealed class EventOperations(StoreConnection connection, QueueSignals s
             await connection.Database.HashDeleteAsync(Keys.Paused, target).ConfigureAwait(false);
         }
 
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(Keys.Paused).ConfigureAwait(false);
         if (!paused)
         {
             signals.Wake(target);
