@@ -81,6 +81,20 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>True once the process has exited, by itself or killed.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Sends a signal to the process alone (not its children) with kill(1): <c>STOP</c> freezes it the way a hung machine
+    /// or a long GC pause would, with its sockets open; <c>CONT</c> thaws it.
+    /// </summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-s", signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -s {signal} {_name} failed with {kill.ExitCode}.");
+        }
+    }
+
     /// <summary>Resident memory from /proc/&lt;pid&gt;/status (VmRSS), in MB; null once the process is gone.</summary>
     public double? ResidentMegabytes()
     {
