@@ -19,7 +19,7 @@ namespace Relay.Store;
 /// Too few confirmations within the timeout, or a primary that cannot be reached, fail the batch with an exception
 /// <see cref="StoreFailures.IsStoreFailure"/> matches: the ack is refused (503), never given.
 /// </remarks>
-internal sealed class ReplicaGroupWait : IAsyncDisposable
+internal sealed partial class ReplicaGroupWait : IAsyncDisposable
 {
     /// <summary>How long a marker key lives; it only needs to outlive the WAIT after it.</summary>
     private const string MarkerTtlMs = "60000";
@@ -29,10 +29,13 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
     private readonly int _minReplicas;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly ConcurrentDictionary<EndPoint, PrimaryWait> _primaries = new();
+    private long _lastRefresh;
 
-    private ReplicaGroupWait(ConnectionMultiplexer routing, ConnectionMultiplexer waits, int minReplicas, TimeSpan timeout, bool waitAof, TimeProvider time)
+    private ReplicaGroupWait(ConnectionMultiplexer routing, ConnectionMultiplexer waits, int minReplicas, TimeSpan timeout, bool waitAof, TimeProvider time, ILogger logger)
     {
+        _logger = logger;
         _routing = routing;
         _waits = waits;
         _minReplicas = minReplicas;
@@ -49,7 +52,7 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
     /// versions of the primaries <paramref name="routing"/> is connected to (WAIT when none is: it works on every version).
     /// </summary>
     public static async Task<ReplicaGroupWait> StartAsync(
-        ConfigurationOptions options, ConnectionMultiplexer routing, int minReplicas, TimeSpan timeout, TimeProvider time)
+        ConfigurationOptions options, ConnectionMultiplexer routing, int minReplicas, TimeSpan timeout, TimeProvider time, ILogger logger)
     {
         var dedicated = options.Clone();
         dedicated.ClientName = "relay-durability";
@@ -59,7 +62,7 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
         var waits = await ConnectionMultiplexer.ConnectAsync(dedicated).ConfigureAwait(false);
         var primaries = routing.GetServers().Where(s => s.IsConnected && !s.IsReplica).ToList();
         var waitAof = primaries.Count > 0 && primaries.All(s => s.Version >= new Version(7, 2));
-        return new ReplicaGroupWait(routing, waits, minReplicas, timeout, waitAof, time);
+        return new ReplicaGroupWait(routing, waits, minReplicas, timeout, waitAof, time, logger);
     }
 
     /// <summary>
@@ -102,6 +105,22 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
         _waits.Dispose();
     }
 
+    /// <summary>
+    /// Has the dedicated connection read the cluster's topology again, at most once a second: after a failover it still
+    /// takes the promoted primary for a replica (and refuses to send it the marker write) until it does.
+    /// </summary>
+    private async Task RefreshTopologyAsync()
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastRefresh);
+        if ((last != 0 && _time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1)) || Interlocked.CompareExchange(ref _lastRefresh, now, last) != last)
+        {
+            return;
+        }
+
+        await _waits.ConfigureAsync().ConfigureAwait(false);
+    }
+
     private Task Join(RedisKey key) => Primary(PrimaryOf(key)).JoinAsync(StoreKeys.DurabilityMarker(key));
 
     // The shared connection's view of which primary owns the key's slot: the node that took the writes just made.
@@ -131,12 +150,20 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
         /// the caller wrote. Throws <see cref="TimeoutException"/> once the timeout has passed since the call, even
         /// when the WAIT in progress (sent for an earlier batch) has not returned yet.
         /// </summary>
-        public Task JoinAsync(string marker)
+        public async Task JoinAsync(string marker)
         {
             Volatile.Write(ref _marker, marker);
             var batch = Volatile.Read(ref _batch);
             _wake.Writer.TryWrite(true);
-            return batch.Task.WaitAsync(_owner._timeout, _owner._time);
+            try
+            {
+                await batch.Task.WaitAsync(_owner._timeout, _owner._time).ConfigureAwait(false);
+            }
+            catch (TimeoutException ex) when (!batch.Task.IsCompleted)
+            {
+                throw new TimeoutException(
+                    string.Create(CultureInfo.InvariantCulture, $"No confirmation from the replicas of {_endpoint} within {_owner._timeout.TotalMilliseconds:0} ms."), ex);
+            }
         }
 
         public async ValueTask DisposeAsync()
@@ -155,9 +182,12 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
                     await ConfirmAsync(Volatile.Read(ref _marker)).ConfigureAwait(false);
                     batch.TrySetResult();
                 }
-                catch (Exception ex) when (StoreFailures.IsStoreFailure(ex) || ex is ArgumentException)
+                catch (Exception ex)
                 {
-                    batch.TrySetException(ex);
+                    // Whatever went wrong, these acks are refused as a store failure (503), and the loop lives on for
+                    // the next batch: a loop that died would refuse every later ack for this primary.
+                    Log.ConfirmationFailed(_owner._logger, _endpoint.ToString() ?? "?", ex.GetType().Name, ex.Message);
+                    batch.TrySetException(StoreFailures.IsStoreFailure(ex) ? ex : new RedisException($"Replica confirmation on {_endpoint} failed: {ex.Message}", ex));
                 }
             }
 
@@ -166,7 +196,15 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
 
         private async Task ConfirmAsync(string marker)
         {
+            // The shared connection routes the written keys here as to a primary; if this connection still sees a
+            // replica there (a failover it has not noticed yet), it reads the topology again first.
             var server = _owner._waits.GetServer(_endpoint);
+            if (server.IsReplica || !server.IsConnected)
+            {
+                await _owner.RefreshTopologyAsync().ConfigureAwait(false);
+                server = _owner._waits.GetServer(_endpoint);
+            }
+
             var timeoutMs = ((long)_owner._timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
             var replicas = _owner._minReplicas.ToString(CultureInfo.InvariantCulture);
 
@@ -199,5 +237,11 @@ internal sealed class ReplicaGroupWait : IAsyncDisposable
         }
 
         private static TaskCompletionSource NewBatch() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1006, LogLevel.Warning, "Replicas of {Endpoint} did not confirm writes; acks waiting on them are refused ({Error}: {Message}).")]
+        public static partial void ConfirmationFailed(ILogger logger, string endpoint, string error, string message);
     }
 }

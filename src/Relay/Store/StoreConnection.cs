@@ -59,7 +59,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
             await WarnIfNotDurableAsync(options).ConfigureAwait(false);
             if (Config.Durability == StoreDurability.Replicas)
             {
-                _replicaWait = await ReplicaGroupWait.StartAsync(options, _multiplexer, Config.MinReplicas, Config.ReplicaTimeout, time).ConfigureAwait(false);
+                _replicaWait = await ReplicaGroupWait.StartAsync(options, _multiplexer, Config.MinReplicas, Config.ReplicaTimeout, time, _logger).ConfigureAwait(false);
                 Log.WaitingForReplicas(_logger, Config.MinReplicas, _replicaWait.WaitsForAof ? "WAITAOF" : "WAIT", (long)Config.ReplicaTimeout.TotalMilliseconds);
             }
         }
