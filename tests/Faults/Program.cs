@@ -15,9 +15,10 @@ var scenarios = new Option<string[]>("--scenarios")
     DefaultValueFactory = _ => [.. ScenarioCatalog.All.Select(s => s.Name)],
 };
 var relayDll = new Option<string?>("--relay-dll") { Description = "The relay to run (default src/Relay/bin/Release/net10.0/Relay.dll)." };
+var keep = new Option<bool>("--keep") { Description = "Keep every scenario's folder (logs, data); by default only failed scenarios' folders are kept." };
 var root = new RootCommand("Relay's fault suite: kills relays, Redis servers and cluster nodes, breaks targets and sends bad input under steady load, and checks every scenario's ledger.")
 {
-    ci, rate, duration, scenarios, relayDll,
+    ci, rate, duration, scenarios, relayDll, keep,
 };
 root.SetAction(async (parse, _) =>
 {
@@ -36,7 +37,8 @@ root.SetAction(async (parse, _) =>
         TimeSpan.FromSeconds(parse.GetValue(duration) ?? (isCi ? 12 : 30)),
         chosen,
         Path.GetFullPath(parse.GetValue(relayDll) ?? Repository.RelayDll("Release")),
-        Directory.CreateTempSubdirectory("relay-faults-").FullName);
+        Directory.CreateTempSubdirectory("relay-faults-").FullName,
+        parse.GetValue(keep));
     if (!File.Exists(settings.RelayDll))
     {
         Console.Error.WriteLine($"{settings.RelayDll} not found: build it first (tests/Faults/run.sh does).");
@@ -96,6 +98,12 @@ static async Task<int> RunAsync(FaultSettings settings)
         }
 
         results.Add((scenario.Name, outcome, started.Elapsed.TotalSeconds, verdict));
+        var folder = Path.Combine(settings.Work, scenario.Name);
+        if (verdict.Passed && !settings.Keep && Directory.Exists(folder))
+        {
+            // Data of a passed scenario (AOFs, checkpoints) is large and tells nothing; a failed one's stays for its logs.
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     Console.WriteLine();
@@ -107,7 +115,7 @@ static async Task<int> RunAsync(FaultSettings settings)
 
     var passed = results.Count(r => r.Outcome == "PASS");
     var failed = results.Count(r => r.Outcome == "FAIL");
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"faults took {suite.Elapsed.TotalMinutes:0.0} min; logs and data in {settings.Work}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"faults took {suite.Elapsed.TotalMinutes:0.0} min; logs and data of {(settings.Keep ? "every" : "failed")} scenarios in {settings.Work}"));
     Console.WriteLine($"faults: {passed} passed, {failed} failed");
     return failed == 0 ? 0 : 1;
 }
