@@ -81,6 +81,38 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>True once the process has exited, by itself or killed.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Sends a signal to the process alone (not its children) with kill(1): <c>STOP</c> freezes it the way a hung machine
+    /// or a long GC pause would, with its sockets open; <c>CONT</c> thaws it.
+    /// </summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-s", signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -s {signal} {_name} failed with {kill.ExitCode}.");
+        }
+    }
+
+    /// <summary>CPU time the process has used so far (user + system, from /proc/&lt;pid&gt;/stat); null once it is gone.</summary>
+    public TimeSpan? CpuTime()
+    {
+        try
+        {
+            // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime and
+            // stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Resident memory from /proc/&lt;pid&gt;/status (VmRSS), in MB; null once the process is gone.</summary>
     public double? ResidentMegabytes()
     {

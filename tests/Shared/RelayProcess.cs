@@ -21,12 +21,13 @@ internal sealed class RelayProcess : IDisposable
 
     /// <summary>
     /// Starts <paramref name="relayDll"/> (by default the Relay.dll built in the same configuration as this assembly)
-    /// with <paramref name="configPath"/> on a free port, its output in <paramref name="logPath"/> or else in
+    /// with <paramref name="configPath"/> on <paramref name="port"/> (0: a free port; the same port again to restart a
+    /// killed relay where its clients expect it), its output in <paramref name="logPath"/> or else in
     /// <see cref="Output"/>; returns once /readyz says ready.
     /// </summary>
-    public static async Task<RelayProcess> StartAsync(string configPath, string? relayDll = null, string? logPath = null)
+    public static async Task<RelayProcess> StartAsync(string configPath, string? relayDll = null, string? logPath = null, int port = 0)
     {
-        var url = new Uri($"http://127.0.0.1:{LoopbackServer.FreePort()}");
+        var url = new Uri($"http://127.0.0.1:{(port == 0 ? LoopbackServer.FreePort() : port)}");
         var relay = ChildProcess.Start("relay", "dotnet", [relayDll ?? SameConfigurationDll(), "--config", configPath, "--urls", url.ToString().TrimEnd('/')], logPath);
         await relay.WaitForSuccessAsync(new Uri(url, "/readyz")).ConfigureAwait(false);
         return new RelayProcess(relay, url);

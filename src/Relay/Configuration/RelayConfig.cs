@@ -14,6 +14,9 @@ internal sealed record RelayConfig(
 /// <param name="Retention">How long an event is kept after the last time a target owed it (delivered, or dead letter purged).</param>
 /// <param name="DeadLetterRetention">How long a dead letter waits for a redrive before it is purged on its own.</param>
 /// <param name="Prefix">Key prefix inside every hash tag, so several relays (or test runs) can share one Redis.</param>
+/// <param name="Durability">What an ack waits for besides the store's own fsync; <see cref="StoreDurability.Replicas"/> needs Redis.</param>
+/// <param name="MinReplicas">With <see cref="StoreDurability.Replicas"/>: replicas that must confirm a write before it is acked.</param>
+/// <param name="ReplicaTimeout">With <see cref="StoreDurability.Replicas"/>: how long an ack waits for them before it is refused (503).</param>
 internal sealed record StoreConfig(
     string Connection,
     string DataDir,
@@ -21,9 +24,22 @@ internal sealed record StoreConfig(
     TimeSpan DedupeWindow,
     TimeSpan Retention,
     TimeSpan DeadLetterRetention,
-    string Prefix)
+    string Prefix,
+    StoreDurability Durability,
+    int MinReplicas,
+    TimeSpan ReplicaTimeout)
 {
     public bool IsEmbedded => Connection.Length == 0;
+}
+
+/// <summary>The names <c>store.durability</c> takes.</summary>
+internal enum StoreDurability
+{
+    /// <summary>The store has the write on disk (the embedded store's commit, Redis with appendfsync always).</summary>
+    Fsync,
+
+    /// <summary>Also confirmed by <see cref="StoreConfig.MinReplicas"/> Redis replicas (WAITAOF, or WAIT before Redis 7.2).</summary>
+    Replicas,
 }
 
 /// <param name="MaxConcurrentRequests">Webhook requests read, verified and stored at once (see <c>Ingress/IngressAdmission</c>).</param>

@@ -88,14 +88,24 @@ internal static partial class RelayConfigLoader
             store.Error("prefix", $"'{prefix}' may only use letters, digits, '-' and '_'.");
         }
 
+        var connection = store.String("connection", "")!;
+        var durability = store.OneOf("durability", "fsync", "fsync", "replicas") == "replicas" ? StoreDurability.Replicas : StoreDurability.Fsync;
+        if (durability == StoreDurability.Replicas && connection.Length == 0)
+        {
+            store.Error("durability", "'replicas' needs Redis: the embedded store has no replicas. Set store.connection to a Redis with replicas, or use durability: fsync.");
+        }
+
         return new StoreConfig(
-            Connection: store.String("connection", "")!,
+            Connection: connection,
             DataDir: Path.GetFullPath(store.String("dataDir", "data")!, baseDirectory),
             Partitions: store.Int("partitions", 16, 1, 1024),
             DedupeWindow: store.Duration("dedupeWindow", TimeSpan.FromDays(7), min: TimeSpan.FromSeconds(1), max: MaxKeep),
             Retention: store.Duration("retention", TimeSpan.FromDays(7), min: TimeSpan.FromMinutes(1), max: MaxKeep),
             DeadLetterRetention: store.Duration("deadLetterRetention", TimeSpan.FromDays(30), min: TimeSpan.FromHours(1), max: MaxKeep),
-            Prefix: prefix);
+            Prefix: prefix,
+            Durability: durability,
+            MinReplicas: store.Int("minReplicas", 1, 1, 16),
+            ReplicaTimeout: store.Duration("replicaTimeout", TimeSpan.FromSeconds(1), min: TimeSpan.FromMilliseconds(10), max: TimeSpan.FromSeconds(30)));
     }
 
     private static AdminConfig ReadAdmin(ConfigReader admin)

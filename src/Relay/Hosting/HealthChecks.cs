@@ -7,12 +7,12 @@ using Relay.Telemetry;
 namespace Relay.Hosting;
 
 /// <summary>
-/// Whether the store answers and accepts writes (an ack needs both), and its partition layout agrees with this
-/// replica's, which ingress needs to place events and their dedupe keys where every replica looks. When not, the pod
-/// is degraded, not unready: ingress answers 503 with Retry-After by itself (vendors retry), stream sources hold the
-/// event in hand, admin answers 503, and pass-through to the existing app keeps working. Taking every pod out of the
-/// load balancer on a shared store's outage would only add that app's outage to it, and turn the vendors' clean 503
-/// into connection errors.
+/// Whether the store answers and accepts writes durably (with <c>durability: replicas</c>, confirmed by replicas: an
+/// ack needs all of it), and its partition layout agrees with this replica's, which ingress needs to place events and
+/// their dedupe keys where every replica looks. When not, the pod is degraded, not unready: ingress answers 503 with
+/// Retry-After by itself (vendors retry), stream sources hold the event in hand, admin answers 503, and pass-through
+/// to the existing app keeps working. Taking every pod out of the load balancer on a shared store's outage would only
+/// add that app's outage to it, and turn the vendors' clean 503 into connection errors.
 /// </summary>
 internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider time) : IHealthCheck
 {
@@ -28,6 +28,7 @@ internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider 
             var started = time.GetTimestamp();
             var probe = $"{{{connection.Keys.Prefix}}}:readyz";
             await connection.Database.StringSetAsync(probe, time.GetUtcNow().ToUnixTimeMilliseconds(), TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+            await connection.WaitDurableAsync(probe).ConfigureAwait(false);
             return HealthCheckResult.Healthy($"store writable in {time.GetElapsedTime(started).TotalMilliseconds:0.#} ms");
         }
         catch (Exception ex) when (StoreFailures.IsStoreFailure(ex))

@@ -17,6 +17,9 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
     /// <summary>Every partition that may hold events (see <see cref="StoreLayout.Span"/>).</summary>
     private int Partitions => connection.Layout.Span;
 
+    /// <summary>A key of every partition, for waiting on writes spread over all of them.</summary>
+    private RedisKey[] EveryPartition => [.. Enumerable.Range(0, Partitions).Select(Keys.Index)];
+
     /// <summary>Queues the event again for each of <paramref name="targets"/>, whatever its state (replay).</summary>
     public async Task<IReadOnlyList<RequeueOutcome>> ReplayAsync(string id, IReadOnlyList<string> targets)
     {
@@ -26,7 +29,7 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
         }
 
         var outcomes = await Task.WhenAll(targets.Select(t => RequeueAsync(p, id, t, StoreWords.RequeueAny))).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(Keys.Event(p, id)).ConfigureAwait(false);
         foreach (var target in targets)
         {
             signals.Wake(target);
@@ -67,7 +70,7 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
                 }
             }
         })).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(EveryPartition).ConfigureAwait(false);
         signals.Wake(target);
         return new RangeReplay(matched, queued.Sum());
     }
@@ -75,12 +78,14 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
     /// <summary>Moves the named dead letters of a target back to ready, attempts reset; returns how many were queued.</summary>
     public async Task<long> RedriveAsync(string target, IReadOnlyCollection<string> ids)
     {
-        var perPartition = await Task.WhenAll(ids
+        var known = ids
             .Select(id => (Id: id, Known: EventIds.TryGetPartition(id, Partitions, out var p), Partition: p))
             .Where(e => e.Known)
+            .ToList();
+        var perPartition = await Task.WhenAll(known
             .GroupBy(e => e.Partition)
             .Select(g => RequeueAllAsync(g.Key, [.. g.Select(e => (RedisValue)e.Id).Order()], target, StoreWords.RequeueDeadOnly))).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync([.. known.Select(e => Keys.Event(e.Partition, e.Id))]).ConfigureAwait(false);
         signals.Wake(target);
         return perPartition.Sum(outcomes => outcomes.Count(o => o == RequeueOutcome.Queued));
     }
@@ -110,7 +115,7 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
 
             return queued;
         })).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(EveryPartition).ConfigureAwait(false);
         signals.Wake(target);
         return perPartition.Sum();
     }
@@ -119,7 +124,7 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
     public async Task<long> PurgeDeadAsync(string target)
     {
         var purged = await DropDeadLettersAsync(target, time.GetUtcNow()).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(EveryPartition).ConfigureAwait(false);
         return purged;
     }
 
@@ -170,7 +175,7 @@ internal sealed class EventOperations(StoreConnection connection, EventStore sto
             await connection.Database.HashDeleteAsync(Keys.Paused, target).ConfigureAwait(false);
         }
 
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync(Keys.Paused).ConfigureAwait(false);
         if (!paused)
         {
             signals.Wake(target);

@@ -52,7 +52,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             }
         }
 
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync([.. events.Select(e => Keys.Index(e.Event.Partition))]).ConfigureAwait(false);
         return results;
     }
 

@@ -81,7 +81,7 @@ internal sealed class OrphanedQueues(StoreConnection connection, EventStore stor
             return count;
         })).ConfigureAwait(false);
 
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync([.. Enumerable.Range(0, connection.Layout.Span).Select(Keys.Index)]).ConfigureAwait(false);
         if (to is not null)
         {
             signals.Wake(to);

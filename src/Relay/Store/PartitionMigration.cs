@@ -45,7 +45,7 @@ internal static class PartitionMigration
         }
 
         var after = await StoreLayout.SaveAsync(database, connection.Keys, before, partitions).ConfigureAwait(false);
-        await connection.WaitDurableAsync().ConfigureAwait(false);
+        await connection.WaitDurableAsync([StoreLayout.Key(connection.Keys), .. Enumerable.Range(0, after.Span).Select(connection.Keys.Index)]).ConfigureAwait(false);
         return new MigrationReport(before, after, placed, everywhere);
     }
 

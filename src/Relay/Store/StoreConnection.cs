@@ -13,6 +13,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     private EmbeddedGarnet? _garnet;
     private ConnectionMultiplexer? _multiplexer;
     private AofGroupCommit? _groupCommit;
+    private ReplicaGroupWait? _replicaWait;
     private EmbeddedCheckpoints? _checkpoints;
     private readonly CancellationTokenSource _stopping = new();
     private Task _layoutWatch = Task.CompletedTask;
@@ -70,6 +71,11 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         else
         {
             await WarnIfNotDurableAsync(options).ConfigureAwait(false);
+            if (Config.Durability == StoreDurability.Replicas)
+            {
+                _replicaWait = await ReplicaGroupWait.StartAsync(options, _multiplexer, Config.MinReplicas, Config.ReplicaTimeout, time, _logger).ConfigureAwait(false);
+                Log.WaitingForReplicas(_logger, Config.MinReplicas, _replicaWait.WaitsForAof ? "WAITAOF" : "WAIT", (long)Config.ReplicaTimeout.TotalMilliseconds);
+            }
         }
 
         if (checkLayout)
@@ -97,12 +103,18 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         }
     }
 
-    /// <summary>Completes when the writes made so far survive a crash of this process.</summary>
-    public Task WaitDurableAsync() => _groupCommit?.WaitForCommitAsync() ?? Task.CompletedTask;
+    /// <summary>
+    /// Completes when the writes made so far survive a crash of this process, and of the store's process; with
+    /// <c>durability: replicas</c>, also the loss of the Redis primary that holds <paramref name="written"/> (one key
+    /// per slot written: each primary's replicas confirm its own writes). Throws a store failure when that cannot be
+    /// confirmed.
+    /// </summary>
+    public Task WaitDurableAsync(params IReadOnlyList<RedisKey> written) =>
+        _groupCommit?.WaitForCommitAsync() ?? _replicaWait?.WaitAsync(written) ?? Task.CompletedTask;
 
     /// <summary>
     /// Set while this replica must not accept events: its partition count disagrees with the store's (a migration ran
-    /// while it was up), or the store could not be asked yet. Ingress answers 503 and readiness fails meanwhile.
+    /// while it was up), or the store could not be asked yet. Ingress answers 503 and readiness is degraded meanwhile.
     /// </summary>
     public string? LayoutProblem { get; private set; }
 
@@ -135,6 +147,11 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         if (_groupCommit is not null)
         {
             await _groupCommit.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_replicaWait is not null)
+        {
+            await _replicaWait.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_multiplexer is not null)
@@ -234,5 +251,8 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
 
         [LoggerMessage(1002, LogLevel.Warning, "Redis has appendonly={AppendOnly}, appendfsync={AppendFsync}: acknowledged events can be lost if Redis crashes. Set appendonly yes and appendfsync always.")]
         public static partial void RedisNotDurable(ILogger logger, string appendOnly, string appendFsync);
+
+        [LoggerMessage(1005, LogLevel.Information, "Durability replicas: every ack waits until {MinReplicas} replica(s) confirm its writes ({Command}, timeout {TimeoutMs} ms).")]
+        public static partial void WaitingForReplicas(ILogger logger, int minReplicas, string command, long timeoutMs);
     }
 }

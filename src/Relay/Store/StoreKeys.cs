@@ -67,5 +67,17 @@ internal sealed class StoreKeys(string prefix)
     /// <summary>Held by the one replica that runs a connector source's outbound stream; value = owner id.</summary>
     public RedisKey ConnectorLease(string source) => $"{{{Prefix}}}:connector:{source}";
 
+    /// <summary>
+    /// A key in the same Redis Cluster slot as <paramref name="written"/> (its hash tag): written just before replicas are
+    /// asked to confirm the writes to that slot (<see cref="ReplicaGroupWait"/>).
+    /// </summary>
+    public static string DurabilityMarker(RedisKey written)
+    {
+        var key = (string)written!;
+        var open = key.IndexOf('{', StringComparison.Ordinal);
+        var close = open < 0 ? -1 : key.IndexOf('}', open + 1);
+        return close > open + 1 ? key[..(close + 1)] + ":durable" : "{" + key + "}:durable";
+    }
+
     private string Tag(int partition) => $"{{{Prefix}:p{partition}}}";
 }

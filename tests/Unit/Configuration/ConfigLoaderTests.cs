@@ -75,6 +75,33 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_StoreDurability_DefaultsToFsyncAndReadsReplicaSettings()
+    {
+        var (defaults, _) = Load("store: { dataDir: state }");
+        Assert.Equal(StoreDurability.Fsync, defaults!.Config.Store.Durability);
+        Assert.Equal(1, defaults.Config.Store.MinReplicas);
+        Assert.Equal(TimeSpan.FromSeconds(1), defaults.Config.Store.ReplicaTimeout);
+
+        var (snapshot, errors) = Load("store: { connection: \"redis:6379\", durability: replicas, minReplicas: 2, replicaTimeout: 500ms }");
+        Assert.Empty(errors);
+        Assert.Equal(StoreDurability.Replicas, snapshot!.Config.Store.Durability);
+        Assert.Equal(2, snapshot.Config.Store.MinReplicas);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), snapshot.Config.Store.ReplicaTimeout);
+    }
+
+    [Fact]
+    public void Load_ReplicasDurabilityOnTheEmbeddedStore_IsRejectedWithAFix()
+    {
+        var (snapshot, errors) = Load("store: { durability: replicas, minReplicas: 0 }");
+
+        Assert.Null(snapshot);
+        Assert.Contains(errors, e => e.StartsWith("store:durability:") && e.Contains("embedded store has no replicas") && e.Contains("store.connection"));
+        Assert.Contains(errors, e => e.StartsWith("store:minReplicas:") && e.Contains("from 1 to 16"));
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(Load("store: { connection: \"redis:6379\", durability: quorum }").Errors, e => e.StartsWith("store:durability:") && e.Contains("fsync, replicas"));
+    }
+
+    [Fact]
     public void Load_TemplatePathsDifferingOnlyByParameterName_Collide()
     {
         var (_, errors) = Load("""
