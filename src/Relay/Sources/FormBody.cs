@@ -12,19 +12,38 @@ internal static class FormBody
     public static bool IsForm(string? contentType) =>
         contentType is not null && contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Parses a form body; false when it is not UTF-8 text.</summary>
-    public static bool TryParse(byte[] body, out Dictionary<string, StringValues> fields)
+    /// <summary>
+    /// The most fields a form may have. Vendors send a few dozen; parsing builds a dictionary of every field, so a form
+    /// of 200,000 fields (within the body limit) would cost the relay half a second each and starve genuine callbacks.
+    /// </summary>
+    public const int MaxFields = 1000;
+
+    /// <summary>Parses a form body; false, with the reason, when it is not UTF-8 text or has too many fields.</summary>
+    public static bool TryParse(byte[] body, out Dictionary<string, StringValues> fields, out string problem)
     {
         try
         {
-            fields = Parse(StrictUtf8.GetString(body));
-            return true;
+            return TryParse(StrictUtf8.GetString(body), out fields, out problem);
         }
         catch (DecoderFallbackException)
         {
-            fields = [];
+            (fields, problem) = ([], "body is not UTF-8 form data");
             return false;
         }
+    }
+
+    /// <summary>Parses form text (a body, or a query string); false, with the reason, when it has too many fields.</summary>
+    public static bool TryParse(string text, out Dictionary<string, StringValues> fields, out string problem)
+    {
+        // Counted before parsing, so an oversized form costs one pass over its text and nothing more.
+        if (text.AsSpan().Count('&') >= MaxFields)
+        {
+            (fields, problem) = ([], $"the form has more than {MaxFields} fields");
+            return false;
+        }
+
+        (fields, problem) = (Parse(text), "");
+        return true;
     }
 
     /// <summary>

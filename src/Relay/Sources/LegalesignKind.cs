@@ -72,9 +72,9 @@ internal sealed class LegalesignKind : ISourceKind
                 return SourceVerdict.UnsupportedMediaType("expected Content-Type application/x-www-form-urlencoded");
             }
 
-            if (!FormBody.TryParse(request.Body, out var fields))
+            if (!FormBody.TryParse(request.Body, out var fields, out var problem))
             {
-                return SourceVerdict.BadRequest("body is not UTF-8 form data");
+                return SourceVerdict.BadRequest(problem);
             }
 
             if (FormBody.Single(fields, "data") is { } data)

@@ -213,6 +213,11 @@ public sealed class AlphaTrustTests
         Assert.Equal(HttpStatusCode.BadRequest, notUtf8Response.StatusCode);
         Assert.Equal("body is not UTF-8 form data\n", await notUtf8Response.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await relay.Client.GetAsync(new Uri(HookPath, UriKind.Relative))).StatusCode);
+
+        // A form of 200,000 fields, well within the body limit, is refused before it is parsed.
+        var manyFields = await relay.Client.SendAsync(Signing.FormPost(HookPath, Sample + string.Concat(Enumerable.Repeat("&x=1", 200_000))));
+        Assert.Equal(HttpStatusCode.BadRequest, manyFields.StatusCode);
+        Assert.Equal($"the form has more than {Relay.Sources.FormBody.MaxFields} fields\n", await manyFields.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await relay.Client.SendAsync(asJson)).StatusCode);
         Assert.Empty(await StoreKeysAsync(relay));
     }

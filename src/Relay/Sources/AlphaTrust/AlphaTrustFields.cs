@@ -8,16 +8,9 @@ namespace Relay.Sources.AlphaTrust;
 /// <summary>The fields of an AlphaTrust callback: the query string of a GET, the form body of a POST.</summary>
 internal static class AlphaTrustFields
 {
-    public static bool TryRead(string method, string queryString, byte[] body, out Dictionary<string, StringValues> fields)
-    {
-        if (HttpMethods.IsGet(method))
-        {
-            fields = FormBody.Parse(queryString);
-            return true;
-        }
-
-        return FormBody.TryParse(body, out fields);
-    }
+    /// <returns>False, with the reason, when the fields cannot be read (see <see cref="FormBody.TryParse(byte[], out Dictionary{string, StringValues}, out string)"/>).</returns>
+    public static bool TryRead(string method, string queryString, byte[] body, out Dictionary<string, StringValues> fields, out string problem) =>
+        HttpMethods.IsGet(method) ? FormBody.TryParse(queryString, out fields, out problem) : FormBody.TryParse(body, out fields, out problem);
 
     /// <summary>
     /// SHA-256 of every field and value, sorted by name, so the same callback sent as GET or POST, in any field order,

@@ -94,9 +94,9 @@ internal sealed class AlphaTrustKind : ISourceKind
                 return SourceVerdict.UnsupportedMediaType("expected Content-Type application/x-www-form-urlencoded");
             }
 
-            if (!AlphaTrustFields.TryRead(request.Method, request.QueryString, request.Body, out var fields))
+            if (!AlphaTrustFields.TryRead(request.Method, request.QueryString, request.Body, out var fields, out var problem))
             {
-                return SourceVerdict.BadRequest("body is not UTF-8 form data");
+                return SourceVerdict.BadRequest(problem);
             }
 
             var eventType = FormBody.Single(fields, "EventType");

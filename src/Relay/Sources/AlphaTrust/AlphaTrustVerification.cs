@@ -32,7 +32,7 @@ internal sealed class AlphaTrustVerification(Uri url, TimeSpan timeout) : IDefer
 
     public async Task<DeferredVerdict> CheckAsync(DeferredRequest request, CancellationToken cancellationToken)
     {
-        if (!AlphaTrustFields.TryRead(request.Method, request.QueryString, request.Body, out var fields) || FormBody.Single(fields, TokenField) is null)
+        if (!AlphaTrustFields.TryRead(request.Method, request.QueryString, request.Body, out var fields, out _) || FormBody.Single(fields, TokenField) is null)
         {
             return DeferredVerdict.Reject($"the callback carries no {TokenField}");
         }
