@@ -1,6 +1,7 @@
-// One target: its queues; pause and resume; a test event; dead letters (redrive all or selected, purge after a
-// confirmation); and replay of a received-at range, counted by a dry run before anything is replayed.
+// One target: its queues; pause and resume; a test event; its blocked keys when it holds any; dead letters (redrive
+// all or selected, purge after a confirmation); and replay of a received-at range, counted by a dry run first.
 import * as api from './api.js';
+import { blockedKeys } from './blocked-keys.js';
 import { age, badge, complain, confirmFirst, count, counted, duration, eventLink, field, h, inputToIso, isoToInput, notify, percent, replaceContent, table, time, yesNo } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -8,17 +9,19 @@ const PAGE_SIZE = 50;
 export async function render(main, { id, signal }) {
   const base = `targets/${api.seg(id)}`;
   const status = h('section', { 'aria-labelledby': 'status-heading' });
+  const blocked = h('section', { 'aria-labelledby': 'blocked-heading' });
   const dead = h('section', { 'aria-labelledby': 'dead-heading' });
   const range = h('section', { 'aria-labelledby': 'replay-heading' });
-  main.append(h('p', { class: 'hint' }, h('a', { href: '#/targets' }, '← Targets')), h('h1', { tabindex: -1 }, `Target ${id}`), status, dead, range);
+  main.append(h('p', { class: 'hint' }, h('a', { href: '#/targets' }, '← Targets')), h('h1', { tabindex: -1 }, `Target ${id}`), status, blocked, dead, range);
 
   let deadCursor = '';
   let info = null;
+  const loadBlocked = blockedKeys(blocked, { target: id, signal, afterRedrive: () => refresh() });
 
   const sayRedriven = result => notify(`${counted(result.redriven, 'dead letter')} of ${id} redriven: back in the ready queue, attempts counted from 1.`);
 
-  /** After a redrive or a purge: the queues and the dead letters. */
-  const refresh = () => Promise.all([loadStatus(), loadDead()]);
+  /** After a redrive or a purge: the queues, the blocked keys (a purge releases them) and the dead letters. */
+  const refresh = () => Promise.all([loadStatus(), loadBlocked(), loadDead()]);
 
   async function loadStatus() {
     const { targets } = await api.get('targets', null, signal);
@@ -218,6 +221,7 @@ export async function render(main, { id, signal }) {
   }
 
   await loadStatus();
+  await loadBlocked();
   await loadDead();
   drawRange();
 }
