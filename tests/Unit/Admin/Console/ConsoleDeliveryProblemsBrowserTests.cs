@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Relay.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
@@ -9,7 +10,8 @@ namespace Relay.Tests.Admin.Console;
 
 /// <summary>
 /// The console in a real browser against a real relay, where an event did not reach a target: a route that did not
-/// match it, an ordering key held behind a dead letter. The operator sees why and gets the events delivered.
+/// match it, an ordering key held behind a dead letter, a removed target's queue. The operator sees why and gets the
+/// events delivered.
 /// </summary>
 public sealed class ConsoleDeliveryProblemsBrowserTests
 {
@@ -104,6 +106,62 @@ public sealed class ConsoleDeliveryProblemsBrowserTests
         await Expect(page.GetByText("No dead letters.")).ToBeVisibleAsync();
         await AdminApi.WaitForAsync(admin, "/admin/targets", t => t.GetProperty("targets")[0].GetProperty("ready").GetInt64() == 0 && delivered.Count == 4);
         Assert.Equal(["B1", "A1", "A2", "A3"], delivered);
+        browser.AssertCleanSession();
+    }
+
+    [Fact]
+    public async Task Orphan_WarnedOnOverview_MovedToTheRenamedTargetAfterConfirming_AStalePageSaysWhyItCannotPurge()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var archive = await FakeTarget.StartAsync();
+        await using var renamed = await FakeTarget.StartAsync();
+
+        // archive is renamed archive2: crm delivered its three events long ago, archive still owes them.
+        await using var relay = await AdminOrphansTests.StrandArchiveAsync(TestStore.Garnet, crm, archive, $"  archive2: {TestYaml.Target(renamed)}\n");
+        using var admin = AdminApi.Client(relay);
+        await AdminApi.WaitForAsync(admin, "/admin/orphans", l => l.GetProperty("orphans").GetArrayLength() == 1);
+        await using var browser = await ConsoleBrowser.StartAsync(relay.Client.BaseAddress!);
+        var page = browser.Page;
+        await browser.SignInAsync();
+
+        var warning = page.Locator("section[aria-labelledby=orphans-heading]");
+        await Expect(warning).ToContainTextAsync("archive (3 events)");
+        await warning.GetByRole(AriaRole.Link, new() { Name = "Move or purge them" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Targets", Level = 1 })).ToBeVisibleAsync();
+        var orphan = ConsoleBrowser.Row(page.Locator("section[aria-labelledby=orphans-heading]"), "archive");
+        await Expect(orphan.GetByRole(AriaRole.Cell)).ToHaveCountAsync(5);
+        await Expect(orphan.GetByRole(AriaRole.Cell).Nth(2)).ToHaveTextAsync("2");
+        await Expect(orphan.GetByRole(AriaRole.Cell).Nth(3)).ToHaveTextAsync("1");
+
+        // A second operator's page, opened now, will be out of date once the first has moved the events.
+        var stale = await browser.Context.NewPageAsync();
+        await stale.GotoAsync("/admin/ui/#/targets");
+        await Expect(ConsoleBrowser.Row(stale.Locator("section[aria-labelledby=orphans-heading]"), "archive")).ToBeVisibleAsync();
+
+        var move = orphan.GetByRole(AriaRole.Button, new() { Name = "Move…" });
+        await Expect(move).ToBeDisabledAsync();
+        var choice = page.GetByLabel("Where archive's events go");
+        await Expect(choice.Locator("option")).ToHaveTextAsync(["Move to…", "archive2", "crm"]);
+        await choice.SelectOptionAsync("archive2");
+        await move.ClickAsync();
+        await Expect(page.Locator("#orphan-question")).ToHaveTextAsync(new Regex("^Move the 3 events archive still owes to archive2\\?"));
+        await Task.Delay(300);
+        await browser.ScreenshotAsync("targets");
+        Assert.Empty(renamed.Received);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Move 3 events to archive2" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("3 events of archive moved to archive2.");
+        await Expect(page.Locator("section[aria-labelledby=orphans-heading]")).ToHaveCountAsync(0);
+        var received = await renamed.WaitForAsync(2);
+        Assert.Equal(["retry-1", "retry-2"], received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("event_id").GetString()).Order());
+        await Expect(ConsoleBrowser.Row(page.Locator("main"), "archive2").GetByRole(AriaRole.Cell).Nth(3)).ToHaveTextAsync("1");
+
+        // The stale page asks the relay, shows why it refused, and drops the row.
+        await ConsoleBrowser.Row(stale.Locator("section[aria-labelledby=orphans-heading]"), "archive").GetByRole(AriaRole.Button, new() { Name = "Purge…" }).ClickAsync();
+        await stale.GetByRole(AriaRole.Button, new() { Name = "Purge 3 events" }).ClickAsync();
+        await Expect(stale.GetByRole(AriaRole.Alert)).ToHaveTextAsync("No orphaned queue: No removed target 'archive' holds events; GET /admin/orphans lists those that do.");
+        await Expect(stale.Locator("section[aria-labelledby=orphans-heading]")).ToHaveCountAsync(0);
+        Assert.Equal("moved from archive", Assert.Single((await AdminApi.GetAsync(admin, "/admin/targets/archive2/dead-letters")).GetProperty("deadLetters").EnumerateArray()).GetProperty("reason").GetString());
         browser.AssertCleanSession();
     }
 }
