@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Relay.Tests.Dispatch;
 using Relay.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -65,18 +66,7 @@ public sealed class ConsoleDeliveryProblemsBrowserTests
                 delivered.Enqueue(eventId);
             }
         };
-        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, $$"""
-            admin:
-              apiKeys: ["{{AdminApi.Key}}"]
-            sources:
-              yousign: { kind: yousign, path: /hooks/yousign, secret: {{AdminApi.Secret}}, routes: [{ target: crm }] }
-            targets:
-              crm:
-                url: "{{crm.Url}}hook"
-                ordering: key
-                onDeadLetter: block
-                retry: { schedule: [300ms], jitter: 0 }
-            """);
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, OrderedDeliveryTests.Yaml(crm, onDeadLetter: "block"));
         using var admin = AdminApi.Client(relay);
         foreach (var (eventId, key) in new[] { ("A1", Key), ("A2", Key), ("B1", "sr-B"), ("A3", Key) })
         {
