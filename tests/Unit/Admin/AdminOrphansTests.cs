@@ -85,9 +85,9 @@ public sealed class AdminOrphansTests
 
     /// <summary>
     /// A relay where archive holds two retrying events and one dead letter (crm delivered all three), then a config
-    /// reload drops archive (adding <paramref name="otherTargets"/>).
+    /// reload drops archive (adding <paramref name="otherTargets"/>). The console's browser tests start from it too.
     /// </summary>
-    private static async Task<RelayHost> StrandArchiveAsync(TestStore store, FakeTarget crm, FakeTarget archive, string otherTargets)
+    internal static async Task<RelayHost> StrandArchiveAsync(TestStore store, FakeTarget crm, FakeTarget archive, string otherTargets)
     {
         archive.Respond = static (ctx, _) =>
         {

@@ -215,7 +215,8 @@ public sealed class OrderedDeliveryTests
         Assert.Contains(errors, e => e.StartsWith("targets:b:onDeadLetter: block only applies with ordering: key", StringComparison.Ordinal));
     }
 
-    private static string Yaml(FakeTarget crm, string onDeadLetter = "skip", string timeout = "5s", int concurrency = 4) => $$"""
+    /// <summary>The yousign source routed to crm, ordered by key; the console's browser tests use it too.</summary>
+    internal static string Yaml(FakeTarget crm, string onDeadLetter = "skip", string timeout = "5s", int concurrency = 4) => $$"""
         admin:
           apiKeys: ["{{AdminApi.Key}}"]
         sources:

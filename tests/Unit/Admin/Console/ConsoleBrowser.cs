@@ -139,6 +139,18 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         await Page.ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
     }
 
+    /// <summary>The table row whose row header is exactly <paramref name="header"/> (a source, a target, a key).</summary>
+    public static ILocator Row(ILocator scope, string header) =>
+        scope.Locator("tbody tr").Filter(new() { Has = scope.Page.GetByRole(AriaRole.Rowheader, new() { Name = header, Exact = true }) });
+
+    /// <summary>The key never in a URL the browser visited, and no script error or CSP violation on any page.</summary>
+    public void AssertCleanSession()
+    {
+        Assert.NotEmpty(VisitedUrls);
+        Assert.DoesNotContain(VisitedUrls, u => u.Contains(AdminApi.Key, StringComparison.Ordinal) || u.Contains(Uri.EscapeDataString(AdminApi.Key), StringComparison.Ordinal));
+        Assert.Empty(ConsoleErrors);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

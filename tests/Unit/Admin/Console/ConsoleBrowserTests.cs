@@ -42,12 +42,12 @@ public sealed class ConsoleBrowserTests
 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview", Level = 1 })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "crm", Exact = true })).ToBeVisibleAsync();
-        var yousign = Row(page.Locator("section[aria-labelledby=sources-heading]"), "yousign");
+        var yousign = ConsoleBrowser.Row(page.Locator("section[aria-labelledby=sources-heading]"), "yousign");
         await Expect(yousign.GetByRole(AriaRole.Cell).Nth(1)).ToHaveTextAsync("1");
 
         // Sources: kind, path and routes, with the last hour's counters.
         await page.GetByRole(AriaRole.Link, new() { Name = "Sources", Exact = true }).ClickAsync();
-        var source = Row(page.Locator("main"), "yousign");
+        var source = ConsoleBrowser.Row(page.Locator("main"), "yousign");
         await Expect(source).ToContainTextAsync("/hooks/yousign");
         await Expect(source).ToContainTextAsync("→ crm");
         await Expect(source.GetByRole(AriaRole.Cell).Nth(4)).ToHaveTextAsync("1");
@@ -62,7 +62,7 @@ public sealed class ConsoleBrowserTests
         await page.GotoAsync("/admin/ui/");
         await Expect(page).ToHaveURLAsync(new Uri(relay.Client.BaseAddress!, "/admin/ui/sign-in").ToString());
 
-        AssertCleanSession(browser);
+        browser.AssertCleanSession();
     }
 
     [Fact]
@@ -99,8 +99,8 @@ public sealed class ConsoleBrowserTests
         await using var browser = await ConsoleBrowser.StartAsync(relay.Client.BaseAddress!);
         var page = browser.Page;
         await browser.SignInAsync();
-        await Expect(Row(page.Locator("section[aria-labelledby=targets-heading]"), "crm")).ToContainTextAsync("0 %");
-        await Expect(Row(page.Locator("section[aria-labelledby=sources-heading]"), "other")).ToBeVisibleAsync();
+        await Expect(ConsoleBrowser.Row(page.Locator("section[aria-labelledby=targets-heading]"), "crm")).ToContainTextAsync("0 %");
+        await Expect(ConsoleBrowser.Row(page.Locator("section[aria-labelledby=sources-heading]"), "other")).ToBeVisibleAsync();
         await browser.ScreenshotAsync("overview");
 
         // The vendor's own event id finds its event.
@@ -154,7 +154,7 @@ public sealed class ConsoleBrowserTests
         await Expect(crmRow).ToContainTextAsync("delivered", new() { Timeout = 20_000 });
         await Expect(attempts.Filter(new() { HasText = "crm" }).Filter(new() { HasText = "HTTP 200" })).ToHaveCountAsync(1);
         await crm.WaitForAsync(9);
-        AssertCleanSession(browser);
+        browser.AssertCleanSession();
     }
 
     [Fact]
@@ -210,7 +210,7 @@ public sealed class ConsoleBrowserTests
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("1 dead letter of crm purged");
         await Expect(page.GetByText("No dead letters.")).ToBeVisibleAsync();
         Assert.Empty((await AdminApi.GetAsync(admin, "/admin/targets/crm/dead-letters")).GetProperty("deadLetters").EnumerateArray());
-        AssertCleanSession(browser);
+        browser.AssertCleanSession();
     }
 
     [Fact]
@@ -242,7 +242,7 @@ public sealed class ConsoleBrowserTests
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("3 events replayed to crm");
         var received = await crm.WaitForAsync(6);
         Assert.Equal(received.Take(3).Select(r => r.Header("webhook-id")).Order(), received.Skip(3).Select(r => r.Header("webhook-id")).Order());
-        AssertCleanSession(browser);
+        browser.AssertCleanSession();
     }
 
     [Fact]
@@ -271,7 +271,7 @@ public sealed class ConsoleBrowserTests
         await Expect(attempts.Filter(new() { HasText = "archive" })).ToHaveCountAsync(2, new() { Timeout = 20_000 });
         await Task.Delay(500);
         Assert.Single(crm.Received);
-        AssertCleanSession(browser);
+        browser.AssertCleanSession();
     }
 
     [Fact]
@@ -297,18 +297,6 @@ public sealed class ConsoleBrowserTests
         await page.GetByLabel("Source", new() { Exact = true }).FillAsync("yousign");
         await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
         await Expect(page.Locator("#event-results tbody tr")).ToHaveCountAsync(1);
-        AssertCleanSession(browser);
-    }
-
-    /// <summary>The table row whose row header is exactly <paramref name="header"/> (a source, a target).</summary>
-    private static ILocator Row(ILocator scope, string header) =>
-        scope.Locator("tbody tr").Filter(new() { Has = scope.Page.GetByRole(AriaRole.Rowheader, new() { Name = header, Exact = true }) });
-
-    /// <summary>The key never in a URL the browser visited, and no script error or CSP violation on any page.</summary>
-    private static void AssertCleanSession(ConsoleBrowser browser)
-    {
-        Assert.NotEmpty(browser.VisitedUrls);
-        Assert.DoesNotContain(browser.VisitedUrls, u => u.Contains(AdminApi.Key, StringComparison.Ordinal) || u.Contains(Uri.EscapeDataString(AdminApi.Key), StringComparison.Ordinal));
-        Assert.Empty(browser.ConsoleErrors);
+        browser.AssertCleanSession();
     }
 }

@@ -103,6 +103,36 @@ export function field(id, label, input, hint) {
   return h('div', { class: 'field' }, parts);
 }
 
+/**
+ * Asks before something that cannot be undone: a panel in `slot` with the question, the action's button and Cancel.
+ * Cancel takes the focus, so a stray Enter destroys nothing; Escape cancels too, and focus goes back to `opener`.
+ * Confirming runs `run`: the panel closes once it succeeds, and stays, with the problem shown, when it fails.
+ * `id` prefixes the ids of the question and the buttons.
+ */
+export function confirmFirst(slot, { opener, id, question, action, run }) {
+  const confirm = h('button', { type: 'button', class: 'danger', id: `${id}-confirm-button` }, action);
+  const cancel = h('button', { type: 'button', class: 'secondary', id: `${id}-cancel` }, 'Cancel');
+  const close = () => { slot.replaceChildren(); opener.focus(); };
+  cancel.addEventListener('click', close);
+  confirm.addEventListener('click', async () => {
+    // One click, one call: a second click while the first is under way would ask the relay twice.
+    confirm.disabled = true;
+    try {
+      await run();
+      slot.replaceChildren();
+    } catch (error) {
+      complain(error);
+      confirm.disabled = false;
+    }
+  });
+  const panel = h('div', { class: 'panel confirm', role: 'group', 'aria-labelledby': `${id}-question` },
+    h('p', { id: `${id}-question` }, question),
+    h('div', { class: 'toolbar' }, confirm, cancel));
+  panel.addEventListener('keydown', event => { if (event.key === 'Escape') { close(); } });
+  slot.replaceChildren(panel);
+  cancel.focus();
+}
+
 /** A state word (delivered, dead, open, ...) shown as a badge; the word itself is always there, not only a colour. */
 export function badge(word) {
   const text = String(word ?? 'unknown');
@@ -165,6 +195,11 @@ export function percent(rate) {
 
 export function count(n) {
   return n === undefined || n === null ? '—' : Number(n).toLocaleString('en-US');
+}
+
+/** "1 event", "3 events": a count and its noun, plural unless there is exactly one. */
+export function counted(n, noun) {
+  return `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export function yesNo(value) {

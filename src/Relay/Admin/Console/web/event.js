@@ -1,7 +1,8 @@
-// One event: what arrived (redacted headers and body), its state with each target, every delivery attempt, and
-// replay to all or chosen targets. Refreshes itself while a delivery is still under way.
+// One event: what arrived (redacted headers and body), its state with each target, why each route sent it or not,
+// every delivery attempt, and replay to all or chosen targets. Refreshes itself while a delivery is still under way.
 import * as api from './api.js';
 import { badge, complain, duration, every, facts, h, notify, replaceContent, table, targetLink, time } from './dom.js';
+import { routeDecisionsSection } from './route-decisions.js';
 
 const SETTLED = new Set(['delivered', 'dead', 'purged', 'quarantined']);
 const REFRESH_MS = 2000;
@@ -10,9 +11,10 @@ export async function render(main, { id, signal }) {
   const heading = h('h1', { tabindex: -1 }, 'Event ', h('span', { class: 'id' }, id));
   const summary = h('section', { 'aria-label': 'Summary' });
   const targets = h('section', { 'aria-labelledby': 'targets-heading' });
+  const routes = h('section', { 'aria-labelledby': 'routes-heading' });
   const attempts = h('section', { 'aria-labelledby': 'attempts-heading' });
   const request = h('section', { 'aria-labelledby': 'request-heading' });
-  main.append(h('p', { class: 'hint' }, h('a', { href: '#/events' }, '← Events')), heading, summary, targets, attempts, request);
+  main.append(h('p', { class: 'hint' }, h('a', { href: '#/events' }, '← Events')), heading, summary, targets, routes, attempts, request);
 
   let current = null;
   async function load() {
@@ -32,7 +34,9 @@ export async function render(main, { id, signal }) {
         ['Time (UTC)', 'Target', { label: 'Attempt', class: 'num' }, 'Status', { label: 'Duration', class: 'num' }, 'Error'],
         (current.attempts ?? []).map(a => [time(a.at), a.target, String(a.attempt), status(a.status), duration(a.durationMs), a.error ?? '']),
         'No delivery attempt yet.'));
+    // What arrived and how it was routed never change: drawn once, so a refresh does not move the reader's place.
     if (!request.hasChildNodes()) {
+      routes.append(...routeDecisionsSection(current));
       request.append(...requestParts(current));
     }
   }

@@ -1,7 +1,7 @@
 // Events: search by source, type (glob), target and state, received-at range and id; newest first, paged with
 // the API's cursor. The search lives in the hash (#/events?source=...), so it survives a reload and Back works.
 import * as api from './api.js';
-import { badge, complain, eventLink, field, h, inputToIso, isoToInput, table, time } from './dom.js';
+import { badge, complain, counted, eventLink, field, h, inputToIso, isoToInput, table, time } from './dom.js';
 
 export const STATES = ['pending', 'in-flight', 'delivered', 'retrying', 'dead', 'quarantined', 'purged'];
 const FILTERS = ['source', 'type', 'target', 'state', 'from', 'to', 'id'];
@@ -82,7 +82,7 @@ export async function render(main, { params, signal }) {
 
     results.append(
       h('h2', { id: 'results-heading' }, value('cursor') ? 'Results (older page)' : 'Results'),
-      h('p', { class: 'hint' }, `${page.events.length} event${page.events.length === 1 ? '' : 's'} on this page, newest first.`),
+      h('p', { class: 'hint' }, `${counted(page.events.length, 'event')} on this page, newest first.`),
       table('Events, newest first', ['Received (UTC)', 'Event', 'Source', 'Type', 'Targets'], rows, 'No events match.'),
       paging);
   } catch (error) {

@@ -1,7 +1,9 @@
-// Overview: per source, events per minute by outcome (last 15 minutes); per target, queues, lag, success rate,
-// p95, circuit and pause; stream connectors. Refreshes itself every 5 seconds while the box is ticked.
+// Overview: a warning when removed targets still owe events; per source, events per minute by outcome (last 15
+// minutes); per target, queues, lag, success rate, p95, circuit and pause; stream connectors. Refreshes itself every
+// 5 seconds while the box is ticked.
 import * as api from './api.js';
 import { age, badge, complain, count, duration, every, h, percent, replaceContent, svg, table, targetLink, time, yesNo } from './dom.js';
+import { loadOrphans, orphansWarning } from './orphans.js';
 
 const WINDOW_MINUTES = 15;
 const REFRESH_MS = 5000;
@@ -28,8 +30,8 @@ export async function render(main, { signal }) {
 
   async function load() {
     try {
-      const data = await api.get('overview', { minutes: WINDOW_MINUTES }, signal);
-      replaceContent(content, sourcesSection(data), targetsSection(data.targets, true), connectorsSection(data.connectors ?? []));
+      const [data, orphans] = await Promise.all([api.get('overview', { minutes: WINDOW_MINUTES }, signal), loadOrphans(signal)]);
+      replaceContent(content, orphansWarning(orphans), sourcesSection(data), targetsSection(data.targets, true), connectorsSection(data.connectors ?? []));
       updated.textContent = `Updated ${new Date(data.generatedAt ?? Date.now()).toISOString().slice(11, 19)} UTC`;
     } catch (error) {
       if (!api.isMissingEndpoint(error)) {

@@ -1,19 +1,27 @@
-// One target: its queues; pause and resume; a test event; dead letters (redrive all or selected, purge after a
-// confirmation); and replay of a received-at range, counted by a dry run before anything is replayed.
+// One target: its queues; pause and resume; a test event; its blocked keys when it holds any; dead letters (redrive
+// all or selected, purge after a confirmation); and replay of a received-at range, counted by a dry run first.
 import * as api from './api.js';
-import { age, badge, complain, count, duration, eventLink, field, h, inputToIso, isoToInput, notify, percent, replaceContent, table, time, yesNo } from './dom.js';
+import { blockedKeys } from './blocked-keys.js';
+import { age, badge, complain, confirmFirst, count, counted, duration, eventLink, field, h, inputToIso, isoToInput, notify, percent, replaceContent, table, time, yesNo } from './dom.js';
 
 const PAGE_SIZE = 50;
 
 export async function render(main, { id, signal }) {
   const base = `targets/${api.seg(id)}`;
   const status = h('section', { 'aria-labelledby': 'status-heading' });
+  const blocked = h('section', { 'aria-labelledby': 'blocked-heading' });
   const dead = h('section', { 'aria-labelledby': 'dead-heading' });
   const range = h('section', { 'aria-labelledby': 'replay-heading' });
-  main.append(h('p', { class: 'hint' }, h('a', { href: '#/targets' }, '← Targets')), h('h1', { tabindex: -1 }, `Target ${id}`), status, dead, range);
+  main.append(h('p', { class: 'hint' }, h('a', { href: '#/targets' }, '← Targets')), h('h1', { tabindex: -1 }, `Target ${id}`), status, blocked, dead, range);
 
   let deadCursor = '';
   let info = null;
+  const loadBlocked = blockedKeys(blocked, { target: id, signal, afterRedrive: () => refresh() });
+
+  const sayRedriven = result => notify(`${counted(result.redriven, 'dead letter')} of ${id} redriven: back in the ready queue, attempts counted from 1.`);
+
+  /** After a redrive or a purge: the queues, the blocked keys (a purge releases them) and the dead letters. */
+  const refresh = () => Promise.all([loadStatus(), loadBlocked(), loadDead()]);
 
   async function loadStatus() {
     const { targets } = await api.get('targets', null, signal);
@@ -83,15 +91,15 @@ export async function render(main, { id, signal }) {
     const confirmation = h('div', { id: 'purge-confirm' });
     redriveAll.addEventListener('click', () => act(async () => {
       const result = await api.post(`${base}/dead-letters/redrive`, undefined, signal);
-      notify(`${result.redriven} dead letter${result.redriven === 1 ? '' : 's'} of ${id} redriven: back in the ready queue, attempts counted from 1.`);
+      sayRedriven(result);
       deadCursor = '';
-      await Promise.all([loadStatus(), loadDead()]);
+      await refresh();
     }));
     redriveSelected.addEventListener('click', () => act(async () => {
       const ids = boxes.filter(b => b.checked).map(b => b.value);
       const result = await api.post(`${base}/dead-letters/redrive`, { ids }, signal);
-      notify(`${result.redriven} dead letter${result.redriven === 1 ? '' : 's'} of ${id} redriven: back in the ready queue, attempts counted from 1.`);
-      await Promise.all([loadStatus(), loadDead()]);
+      sayRedriven(result);
+      await refresh();
     }));
     purge.addEventListener('click', () => askPurge(confirmation, purge));
 
@@ -128,24 +136,19 @@ export async function render(main, { id, signal }) {
   }
 
   function askPurge(confirmation, opener) {
-    const cancel = h('button', { type: 'button', class: 'secondary', id: 'purge-cancel' }, 'Cancel');
     const deadCount = info?.dead ?? 0;
-    const confirm = h('button', { type: 'button', class: 'danger', id: 'purge-confirm-button' }, `Purge ${count(deadCount)} dead letter${deadCount === 1 ? '' : 's'}`);
-    const close = () => { confirmation.replaceChildren(); opener.focus(); };
-    cancel.addEventListener('click', close);
-    confirm.addEventListener('click', () => act(async () => {
-      const result = await api.del(`${base}/dead-letters`, signal);
-      confirmation.replaceChildren();
-      notify(`${result.purged} dead letter${result.purged === 1 ? '' : 's'} of ${id} purged: they will not be delivered.`);
-      deadCursor = '';
-      await Promise.all([loadStatus(), loadDead()]);
-    }));
-    const panel = h('div', { class: 'panel confirm', role: 'group', 'aria-labelledby': 'purge-question' },
-      h('p', { id: 'purge-question' }, `Purge every dead letter of ${id}? They will never be delivered to ${id}; the events stay visible (state purged) until retention expires them.`),
-      h('div', { class: 'toolbar' }, confirm, cancel));
-    panel.addEventListener('keydown', event => { if (event.key === 'Escape') { close(); } });
-    confirmation.replaceChildren(panel);
-    cancel.focus();
+    confirmFirst(confirmation, {
+      opener,
+      id: 'purge',
+      question: `Purge every dead letter of ${id}? They will never be delivered to ${id}; the events stay visible (state purged) until retention expires them.`,
+      action: `Purge ${counted(deadCount, 'dead letter')}`,
+      run: async () => {
+        const result = await api.del(`${base}/dead-letters`, signal);
+        notify(`${counted(result.purged, 'dead letter')} of ${id} purged: they will not be delivered.`);
+        deadCursor = '';
+        await refresh();
+      },
+    });
   }
 
   function drawRange() {
@@ -191,16 +194,16 @@ export async function render(main, { id, signal }) {
       return;
     }
 
-    const text = `${count(n)} event${n === 1 ? '' : 's'} received ${between} would be delivered again to ${id}.`;
+    const text = `${counted(n, 'event')} received ${between} would be delivered again to ${id}.`;
 
-    const confirm = h('button', { type: 'button', class: 'danger', id: 'replay-confirm' }, `Replay ${count(n)} event${n === 1 ? '' : 's'}`);
+    const confirm = h('button', { type: 'button', class: 'danger', id: 'replay-confirm' }, `Replay ${counted(n, 'event')}`);
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
     cancel.addEventListener('click', () => outcome.replaceChildren());
     confirm.addEventListener('click', () => act(async () => {
       const result = await api.post(`${base}/replay`, { ...span, dryRun: false }, signal);
       outcome.replaceChildren();
       const waiting = result.count - (result.queued ?? result.count);
-      notify(`${count(result.count)} event${result.count === 1 ? '' : 's'} replayed to ${id}`
+      notify(`${counted(result.count, 'event')} replayed to ${id}`
         + (waiting > 0 ? ` (${count(waiting)} of them were still waiting from an earlier replay and were not queued twice).` : '.'));
       await loadStatus();
     }));
@@ -218,6 +221,7 @@ export async function render(main, { id, signal }) {
   }
 
   await loadStatus();
+  await loadBlocked();
   await loadDead();
   drawRange();
 }
