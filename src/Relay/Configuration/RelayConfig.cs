@@ -42,13 +42,16 @@ internal enum StoreDurability
     Replicas,
 }
 
-/// <param name="MaxConcurrentRequests">Webhook requests read, verified and stored at once (see <c>Ingress/IngressAdmission</c>).</param>
+/// <param name="MaxConcurrentRequests">Webhook requests verified and stored at once (see <c>Ingress/IngressAdmission</c>).</param>
 /// <param name="QueueLimit">Webhook requests that wait for a turn when all are taken; past that, 503.</param>
-internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequests, int QueueLimit)
+/// <param name="MaxBufferedBytes">Webhook body bytes held at once while read, waiting and in progress (see <c>Ingress/IngressBodyBudget</c>).</param>
+internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequests, int QueueLimit, long MaxBufferedBytes)
 {
     public const int DefaultMaxConcurrentRequests = 64;
 
     public const int DefaultQueueLimit = 64;
+
+    public const long DefaultMaxBufferedBytes = 64L * 1024 * 1024;
 }
 
 internal sealed record AdminConfig(IReadOnlyList<string> ApiKeys, string Urls);

@@ -55,10 +55,13 @@ internal static partial class RelayConfigLoader
 
         var store = ReadStore(reader.Section("store"), baseDirectory);
         var ingressSection = reader.Section("ingress");
+        var maxBodyBytes = ingressSection.Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024);
         var ingress = new IngressConfig(
-            ingressSection.Long("maxBodyBytes", 1_048_576, 1, 256L * 1024 * 1024),
+            maxBodyBytes,
             ingressSection.Int("maxConcurrentRequests", IngressConfig.DefaultMaxConcurrentRequests, 1, 100_000),
-            ingressSection.Int("queueLimit", IngressConfig.DefaultQueueLimit, 0, 100_000));
+            ingressSection.Int("queueLimit", IngressConfig.DefaultQueueLimit, 0, 100_000),
+            // A body as large as the limit must fit, or it could never be taken.
+            ingressSection.Long("maxBufferedBytes", Math.Max(IngressConfig.DefaultMaxBufferedBytes, maxBodyBytes + 1), maxBodyBytes + 1, 64L * 1024 * 1024 * 1024));
         var admin = ReadAdmin(reader.Section("admin"));
         var targets = ReadTargets(reader.Section("targets"), store);
         var connectors = new List<ConnectorBinding>();

@@ -88,6 +88,7 @@ public static class RelayHostingExtensions
         services.AddRelayTelemetry();
         services.AddSingleton<IngressRouter>();
         services.AddSingleton<IngressAdmission>();
+        services.AddSingleton<IngressBodyBudget>();
         services.AddSingleton<EventAcceptor>();
         services.AddSingleton(CircuitSettings.Default);
         services.AddSingleton(LeaseSettings.Default);

@@ -10,7 +10,7 @@ using Relay.Telemetry;
 namespace Relay.Ingress;
 
 /// <summary>
-/// Terminates vendor callbacks on source paths: admit (<see cref="IngressAdmission"/>) → read (bounded) → verify and split (source kind) → route →
+/// Terminates vendor callbacks on source paths: read (bounded: <see cref="IngressBodyBudget"/>) → admit (<see cref="IngressAdmission"/>) → verify and split (source kind) → route →
 /// accept (<see cref="EventAcceptor"/>: one atomic script per event, then wait until durable) → ack exactly as the vendor expects.
 /// Any other path goes on to the pass-through proxy.
 /// </summary>
@@ -19,6 +19,7 @@ internal sealed partial class IngressMiddleware(
     IngressRouter router,
     RelayConfigProvider configProvider,
     IngressAdmission admission,
+    IngressBodyBudget bodyBudget,
     EventAcceptor acceptor,
     RelayMetrics metrics,
     MinuteCounters counters,
@@ -59,41 +60,12 @@ internal sealed partial class IngressMiddleware(
             return IngestOutcome.MethodNotAllowed;
         }
 
-        RateLimitLease? admitted;
-        try
-        {
-            admitted = await admission.EnterAsync(context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Gone while waiting for a turn.
-            context.Abort();
-            return IngestOutcome.Aborted;
-        }
-
-        if (admitted is null)
-        {
-            Log.Overloaded(logger, source.Id);
-            context.Response.Headers.RetryAfter = RetryAfterSeconds;
-            await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, "too many webhook requests in progress; retry later").ConfigureAwait(false);
-            return IngestOutcome.Overloaded;
-        }
-
-        using (admitted)
-        {
-            return await ProcessAdmittedAsync(context, binding, values).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<IngestOutcome> ProcessAdmittedAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
-    {
-        var request = context.Request;
-        var source = binding.Config;
+        // The body is read before asking for a turn, so a sender that trickles it holds memory it has sent, never a turn.
         var maxBytes = configProvider.Current.Config.Ingress.MaxBodyBytes;
-        byte[]? body;
+        RequestBody body;
         try
         {
-            body = await RequestBody.ReadAsync(request, maxBytes, context.RequestAborted).ConfigureAwait(false);
+            body = await RequestBody.ReadAsync(request, maxBytes, bodyBudget, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
         {
@@ -103,12 +75,53 @@ internal sealed partial class IngressMiddleware(
             return IngestOutcome.Aborted;
         }
 
-        if (body is null)
+        using (body)
         {
-            await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, $"body is larger than {maxBytes} bytes").ConfigureAwait(false);
-            return IngestOutcome.TooLarge;
-        }
+            switch (body.Outcome)
+            {
+                case BodyReadOutcome.TooLarge:
+                    await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, $"body is larger than {maxBytes} bytes").ConfigureAwait(false);
+                    return IngestOutcome.TooLarge;
+                case BodyReadOutcome.OverBudget:
+                    return await OverloadedAsync(context, source, "too much webhook data in progress; retry later").ConfigureAwait(false);
+            }
 
+            RateLimitLease? admitted;
+            try
+            {
+                admitted = await admission.EnterAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Gone while waiting for a turn.
+                context.Abort();
+                return IngestOutcome.Aborted;
+            }
+
+            if (admitted is null)
+            {
+                return await OverloadedAsync(context, source, "too many webhook requests in progress; retry later").ConfigureAwait(false);
+            }
+
+            using (admitted)
+            {
+                return await ProcessAdmittedAsync(context, binding, values, body.Bytes).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<IngestOutcome> OverloadedAsync(HttpContext context, SourceConfig source, string reason)
+    {
+        Log.Overloaded(logger, source.Id);
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, reason).ConfigureAwait(false);
+        return IngestOutcome.Overloaded;
+    }
+
+    private async Task<IngestOutcome> ProcessAdmittedAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values, byte[] body)
+    {
+        var request = context.Request;
+        var source = binding.Config;
         var now = time.GetUtcNow();
         var verdict = binding.Handler.Read(new IngressRequest(
             request.Method, request.ContentType, request.QueryString.Value ?? "", request.Headers, body, values, context.Connection.RemoteIpAddress, now));
@@ -199,7 +212,7 @@ internal sealed partial class IngressMiddleware(
         [LoggerMessage(2003, LogLevel.Warning, "Source {Source}: store unavailable, answered 503 ({Error}: {Message}).")]
         public static partial void StoreUnavailable(ILogger logger, string source, string error, string message);
 
-        [LoggerMessage(2004, LogLevel.Debug, "Source {Source}: ingress full (ingress.maxConcurrentRequests and queueLimit), answered 503.")]
+        [LoggerMessage(2004, LogLevel.Debug, "Source {Source}: ingress full (ingress.maxConcurrentRequests and queueLimit, or maxBufferedBytes), answered 503.")]
         public static partial void Overloaded(ILogger logger, string source);
     }
 }

@@ -31,6 +31,7 @@ internal sealed class RelayMetrics
     private IReadOnlyDictionary<string, TimeSpan> _queueLags = new Dictionary<string, TimeSpan>();
     private Func<IEnumerable<KeyValuePair<string, bool>>> _circuitsOpen = static () => [];
     private Func<(long Admitted, long Queued)> _ingressAdmission = static () => (0, 0);
+    private Func<long> _ingressBuffered = static () => 0;
     private IReadOnlyDictionary<string, int> _health = new Dictionary<string, int>();
 
     public RelayMetrics(IMeterFactory meterFactory)
@@ -45,6 +46,7 @@ internal sealed class RelayMetrics
         // Named for the first connector kind (an SSE stream); the names are kept because dashboards and alerts use them.
         _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
         meter.CreateObservableGauge("relay.ingress.in_flight", ObserveIngressAdmission, "{request}", "Webhook requests admitted and in progress (state admitted), and waiting for a turn (state queued), against ingress.maxConcurrentRequests and ingress.queueLimit.");
+        meter.CreateObservableGauge("relay.ingress.buffered", () => Volatile.Read(ref _ingressBuffered)(), "By", "Webhook body bytes held by requests being read, waiting for a turn or in progress, against ingress.maxBufferedBytes.");
         meter.CreateObservableGauge("relay.sse.connected", ObserveConnectorConnected, "{stream}", "1 while this replica has the source's stream open, else 0.");
         meter.CreateObservableGauge("relay.queue.depth", ObserveQueueDepths, "{event}", "Events per target and state (ready, in_flight, retrying, dead), sampled from the store.");
         meter.CreateObservableGauge("relay.queue.lag", ObserveQueueLags, "s", "Per target, how long the oldest event waiting in ready has waited since it became ready, sampled from the store.");
@@ -109,6 +111,9 @@ internal sealed class RelayMetrics
 
     /// <summary>Where the in-flight gauge reads the ingress admission's load from.</summary>
     public void ObserveIngressAdmission(Func<(long Admitted, long Queued)> load) => Volatile.Write(ref _ingressAdmission, load);
+
+    /// <summary>Where the buffered gauge reads the ingress body budget's use from.</summary>
+    public void ObserveIngressBuffered(Func<long> held) => Volatile.Write(ref _ingressBuffered, held);
 
     private IEnumerable<Measurement<long>> ObserveIngressAdmission()
     {

@@ -11,15 +11,47 @@ using Relay.Tests.Infrastructure;
 namespace Relay.Tests.Ingress;
 
 /// <summary>
-/// The ingress admission point: webhook requests past ingress.maxConcurrentRequests wait in a short queue, and past
-/// ingress.queueLimit are answered 503 with Retry-After before their body is read; pass-through is never counted.
+/// The ingress admission point: a webhook body is read first, under ingress.maxBufferedBytes, then the request waits
+/// for one of ingress.maxConcurrentRequests turns in a queue of ingress.queueLimit; past either limit it is answered
+/// 503 with Retry-After. A sender that trickles its body never holds a turn; pass-through is never counted.
 /// </summary>
 public sealed class IngressAdmissionTests
 {
     private const string Secret = "admission-secret";
 
     [Fact]
-    public async Task Admission_LimitAndQueueFull_503WithRetryAfterBeforeBodyWhilePassThroughAnswers()
+    public async Task Admission_SlowBodyHoldsNoTurn_OtherRequestsAckedMeanwhile()
+    {
+        await using var app = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 0);
+        var admission = relay.Services.GetRequiredService<IngressAdmission>();
+        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
+
+        // Two senders whose bodies are still arriving: they hold their bytes, not the one turn.
+        var slowBody = Signing.YousignEvent("slow");
+        using var slow = await SendHeadAsync(relay, slowBody, sendBody: 10);
+        using var slower = await SendHeadAsync(relay, Signing.YousignEvent("slower"), sendBody: 5);
+        await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
+        Assert.Equal((0, 0), admission.Load);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var answer = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent($"fast-{i}")));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        await slow.GetStream().WriteAsync(Encoding.UTF8.GetBytes(slowBody[10..]));
+        Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(slow), StringComparison.Ordinal);
+        Assert.Equal(4, (await crm.WaitForAsync(4)).Count);
+
+        // The sender that went away gave its share back.
+        slower.Close();
+        await WaitUntilAsync(() => budget.Held == 0, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Admission_LimitAndQueueFull_503WithRetryAfterWhilePassThroughAnswers()
     {
         await using var app = await FakeTarget.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
@@ -27,26 +59,30 @@ public sealed class IngressAdmissionTests
         using var requests = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.ingress.requests");
         var admission = relay.Services.GetRequiredService<IngressAdmission>();
 
-        // One webhook request in progress: its body is still arriving.
-        using var slow = await SendHeadAsync(relay, Signing.YousignEvent("slow"), sendBody: 10);
-        await WaitUntilAsync(() => admission.Load == (1, 0), TimeSpan.FromSeconds(10));
+        // The one turn is taken, as by a request being verified and stored.
+        using (var taken = await admission.EnterAsync(CancellationToken.None))
+        {
+            Assert.NotNull(taken);
+            var refused = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("refused")));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("too many webhook requests in progress", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        // The next gets its answer without sending a byte of its body.
-        using var refused = await SendHeadAsync(relay, Signing.YousignEvent("refused"), sendBody: 0);
-        var answer = await ReadAnswerAsync(refused);
-        Assert.StartsWith("HTTP/1.1 503 ", answer, StringComparison.Ordinal);
-        Assert.Contains("\r\nRetry-After: 5\r\n", answer, StringComparison.Ordinal);
-        Assert.Contains("too many webhook requests in progress", answer, StringComparison.Ordinal);
-
-        // Pass-through and health do not count against the limit.
-        Assert.Equal(HttpStatusCode.OK, (await relay.Client.GetAsync(new Uri("/api/contracts", UriKind.Relative))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
-        Assert.Single(app.Received);
+            // Pass-through and health do not count against the limit.
+            Assert.Equal(HttpStatusCode.OK, (await relay.Client.GetAsync(new Uri("/api/contracts", UriKind.Relative))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await relay.Client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+            Assert.Single(app.Received);
+            Assert.Equal((1, 0), admission.Load);
+        }
 
         var overloaded = requests.GetMeasurementSnapshot().Where(m => Equals(m.Tags["outcome"], "overloaded")).ToList();
         Assert.Equal(1, overloaded.Sum(m => m.Value));
         Assert.Equal("yousign", overloaded[0].Tags["source"]);
-        Assert.Equal((1, 0), admission.Load);
+
+        // Nothing was stored for the refused request: the vendor's retry is a first delivery.
+        var retried = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("refused")));
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Single(await crm.WaitForAsync(1));
     }
 
     [Fact]
@@ -58,35 +94,96 @@ public sealed class IngressAdmissionTests
         var admission = relay.Services.GetRequiredService<IngressAdmission>();
         using var inFlight = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.ingress.in_flight");
 
-        var firstBody = Signing.YousignEvent("first");
-        using var first = await SendHeadAsync(relay, firstBody, sendBody: 10);
-        await WaitUntilAsync(() => admission.Load == (1, 0), TimeSpan.FromSeconds(10));
-        var second = relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("second")));
+        var taken = await admission.EnterAsync(CancellationToken.None);
+        Assert.NotNull(taken);
+        var queued = relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("queued")));
         await WaitUntilAsync(() => admission.Load == (1, 1), TimeSpan.FromSeconds(10));
         inFlight.RecordObservableInstruments();
         Assert.Equal(
             [("admitted", 1L), ("queued", 1L)],
             inFlight.GetMeasurementSnapshot().Select(m => ((string)m.Tags["state"]!, m.Value)).Order());
-        Assert.False(second.IsCompleted);
+        Assert.False(queued.IsCompleted);
 
-        await first.GetStream().WriteAsync(Encoding.UTF8.GetBytes(firstBody[10..]));
-        Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(first), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.OK, (await second).StatusCode);
-        Assert.Equal(2, (await crm.WaitForAsync(2)).Count);
+        taken.Dispose();
+        Assert.Equal(HttpStatusCode.OK, (await queued).StatusCode);
+        Assert.Single(await crm.WaitForAsync(1));
         await WaitUntilAsync(() => admission.Load == (0, 0), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task BodyBudget_Exhausted_503BeforeMoreIsReadAndNothingLost()
+    {
+        await using var app = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        // The smallest budget the body limit allows: one body as large as the limit.
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 4, queue: 4, extra: "maxBodyBytes: 8192, maxBufferedBytes: 8193");
+        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
+        using var buffered = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.ingress.buffered");
+
+        // A body announced at 6 kB, partly sent, holds 6 kB of the 8 kB.
+        var bigBody = Padded("big", 6000);
+        using var big = await SendHeadAsync(relay, bigBody, sendBody: 100);
+        await WaitUntilAsync(() => budget.Held > 6000, TimeSpan.FromSeconds(10));
+        buffered.RecordObservableInstruments();
+        Assert.Equal(budget.Held, buffered.LastMeasurement!.Value);
+
+        var refused = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Padded("refused", 3000)));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+        Assert.Contains("too much webhook data in progress", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // A small one still fits beside it.
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("small")))).StatusCode);
+
+        await big.GetStream().WriteAsync(Encoding.UTF8.GetBytes(bigBody[100..]));
+        Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(big), StringComparison.Ordinal);
+        await WaitUntilAsync(() => budget.Held == 0, TimeSpan.FromSeconds(5));
+
+        // The vendor's retry of the refused one is taken once there is room.
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Padded("refused", 3000)))).StatusCode);
+        Assert.Equal(3, (await crm.WaitForAsync(3)).Count);
+    }
+
+    [Fact]
+    public async Task BodyBudget_AnnouncedLengthNotTrusted_ShareGrowsOnlyAsBytesArrive()
+    {
+        await using var app = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 4, queue: 4);
+        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
+
+        // Announces 1,000,000 bytes and sends one: it holds the first buffer (64 kB), not a megabyte.
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, relay.Client.BaseAddress!.Port);
+        await socket.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
+            "POST /hooks/yousign HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"));
+        await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
+        Assert.InRange(budget.Held, 1, 64 * 1024 + 1);
+        socket.Close();
+        await WaitUntilAsync(() => budget.Held == 0, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
     public void Config_IngressLimits_DefaultsAndBounds()
     {
         var (snapshot, _) = Configuration.ConfigLoaderTests.Load("targets:\n  crm: { url: \"http://crm.internal/hook\" }\n");
-        Assert.Equal((64, 64), (snapshot!.Config.Ingress.MaxConcurrentRequests, snapshot.Config.Ingress.QueueLimit));
+        var ingress = snapshot!.Config.Ingress;
+        Assert.Equal((64, 64, 64L * 1024 * 1024), (ingress.MaxConcurrentRequests, ingress.QueueLimit, ingress.MaxBufferedBytes));
 
-        var (refused, errors) = Configuration.ConfigLoaderTests.Load("ingress: { maxConcurrentRequests: 0, queueLimit: -1 }\n");
+        // A body limit above the default budget raises the budget's default with it.
+        var (large, _) = Configuration.ConfigLoaderTests.Load("ingress: { maxBodyBytes: 100000000 }\n");
+        Assert.Equal(100_000_001, large!.Config.Ingress.MaxBufferedBytes);
+
+        var (refused, errors) = Configuration.ConfigLoaderTests.Load("ingress: { maxConcurrentRequests: 0, queueLimit: -1, maxBodyBytes: 2048, maxBufferedBytes: 1024 }\n");
         Assert.Null(refused);
         Assert.Contains(errors, e => e.StartsWith("ingress:maxConcurrentRequests: ", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("ingress:queueLimit: ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("ingress:maxBufferedBytes: ", StringComparison.Ordinal));
     }
+
+    /// <summary>A Yousign event made about <paramref name="bytes"/> longer by a note field.</summary>
+    private static string Padded(string eventId, int bytes) =>
+        Signing.YousignEvent(eventId).Replace("\"sandbox\":false", "\"sandbox\":false,\"note\":\"" + new string('x', bytes) + "\"", StringComparison.Ordinal);
 
     /// <summary>Sends a signed Yousign request's head and the first <paramref name="sendBody"/> bytes of its body.</summary>
     private static async Task<TcpClient> SendHeadAsync(RelayHost relay, string body, int sendBody)
@@ -129,9 +226,9 @@ public sealed class IngressAdmissionTests
         }
     }
 
-    private static Task<RelayHost> StartAsync(FakeTarget app, FakeTarget crm, int maxConcurrent, int queue) =>
+    private static Task<RelayHost> StartAsync(FakeTarget app, FakeTarget crm, int maxConcurrent, int queue, string? extra = null) =>
         RelayHost.StartAsync(TestStore.Garnet, $"""
-            ingress: {"{"} maxConcurrentRequests: {maxConcurrent}, queueLimit: {queue} {"}"}
+            ingress: {"{"} maxConcurrentRequests: {maxConcurrent}, queueLimit: {queue}{(extra is null ? "" : ", " + extra)} {"}"}
             sources:
               yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
             targets:
