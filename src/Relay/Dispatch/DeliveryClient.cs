@@ -30,12 +30,12 @@ internal sealed class DeliveryClient : IDisposable
     private readonly HttpClient _client;
     private readonly TimeProvider _time;
 
-    public DeliveryClient(TargetConfig target, TimeProvider time)
+    public DeliveryClient(TargetConfig target, TimeProvider time, Action? connected = null)
     {
         _time = time;
 
         // One pool per target, as large as its concurrency, so every delivery in flight has a connection to reuse.
-        _client = OutboundHttp.CreateClient(OutboundHttp.CreateHandler(connectTimeout: target.Timeout, maxConnectionsPerServer: target.Concurrency));
+        _client = OutboundHttp.CreateClient(OutboundHttp.CreateHandler(connectTimeout: target.Timeout, maxConnectionsPerServer: target.Concurrency, connected));
     }
 
     public async Task<DeliveryResult> SendAsync(TargetConfig target, ClaimedEvent claimed, CancellationToken stopping)

@@ -62,7 +62,7 @@ internal sealed partial class TargetDispatcher : IAsyncDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        _client = new DeliveryClient(target, time);
+        _client = new DeliveryClient(target, time, () => metrics.ConnectionOpened(target.Id));
         _slots = new SemaphoreSlim(target.Concurrency, target.Concurrency);
         _circuit = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Relay.Outbound;
 
@@ -15,16 +16,42 @@ internal static class OutboundHttp
 
     /// <param name="connectTimeout">Longest wait for a TCP (and TLS) connection.</param>
     /// <param name="maxConnectionsPerServer">Pool size per host; a target's is its delivery concurrency.</param>
-    public static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, int maxConnectionsPerServer = int.MaxValue) => new()
+    /// <param name="connected">Told of every new TCP connection, so reuse can be watched: a pool that works opens few.</param>
+    public static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, int maxConnectionsPerServer = int.MaxValue, Action? connected = null)
     {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        ConnectTimeout = connectTimeout,
-        MaxConnectionsPerServer = maxConnectionsPerServer,
-        PooledConnectionLifetime = PooledConnectionLifetime,
-    };
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = connectTimeout,
+            MaxConnectionsPerServer = maxConnectionsPerServer,
+            PooledConnectionLifetime = PooledConnectionLifetime,
+        };
+        if (connected is not null)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                // What the handler does without a callback (a dual-mode socket, Nagle off), plus the count.
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+
+                connected();
+                return new NetworkStream(socket, ownsSocket: true);
+            };
+        }
+
+        return handler;
+    }
 
     /// <summary>
     /// A client over <paramref name="handler"/> without HttpClient's own 100 s timeout: callers bound each request

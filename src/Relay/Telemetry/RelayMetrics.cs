@@ -26,6 +26,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _deadLettered;
     private readonly Counter<long> _dispatchErrors;
     private readonly Counter<long> _connectorReconnects;
+    private readonly Counter<long> _connectionsOpened;
     private readonly ConcurrentDictionary<string, int> _connectorConnected = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
     private IReadOnlyDictionary<string, TimeSpan> _queueLags = new Dictionary<string, TimeSpan>();
@@ -43,6 +44,7 @@ internal sealed class RelayMetrics
         _deliveryDuration = meter.CreateHistogram<double>("relay.dispatch.duration", "s", "Duration of one delivery attempt.", advice: SecondsBuckets);
         _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
         _dispatchErrors = meter.CreateCounter<long>("relay.dispatch.errors", "{error}", "Unexpected errors in a target's dispatcher (bugs); each is logged at Error and the dispatcher goes on.");
+        _connectionsOpened = meter.CreateCounter<long>("relay.dispatch.connections_opened", "{connection}", "TCP connections opened to a target; with keep-alive working it stays near the target's concurrency.");
         // Named for the first connector kind (an SSE stream); the names are kept because dashboards and alerts use them.
         _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
         meter.CreateObservableGauge("relay.ingress.in_flight", ObserveIngressAdmission, "{request}", "Webhook requests admitted and in progress (state admitted), and waiting for a turn (state queued), against ingress.maxConcurrentRequests and ingress.queueLimit.");
@@ -93,6 +95,8 @@ internal sealed class RelayMetrics
 
     /// <summary>The source's connector is gone (removed from the config): its gauge stops reporting.</summary>
     public void ConnectorRemoved(string source) => _connectorConnected.TryRemove(source, out _);
+
+    public void ConnectionOpened(string target) => _connectionsOpened.Add(1, new KeyValuePair<string, object?>("target", target));
 
     public void ConnectorReconnect(string source) => _connectorReconnects.Add(1, new KeyValuePair<string, object?>("source", source));
 

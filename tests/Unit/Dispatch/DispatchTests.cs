@@ -39,6 +39,40 @@ public sealed class DispatchTests
     }
 
     /// <summary>
+    /// Failure mode: a pool that does not keep connections alive (a new TCP connection, and its handshake, per
+    /// delivery). 200 events to a target of concurrency 4 arrive over at most 4 connections, counted by the target and
+    /// by the relay's own counter.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Dispatch_ManyEvents_ConnectionsToTheTargetAreReused(string storeName)
+    {
+        var connections = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        await using var crm = await FakeTarget.StartAsync();
+        crm.Respond = (ctx, _) =>
+        {
+            connections.AddOrUpdate(ctx.Connection.Id, 1, static (_, n) => n + 1);
+            return Task.CompletedTask;
+        };
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), YousignToCrm(Target(crm)));
+        using var opened = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            relay.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), Relay.Telemetry.RelayMetrics.MeterName, "relay.dispatch.connections_opened");
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, token) =>
+        {
+            var answer = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", YousignSecret, Signing.YousignEvent($"reuse-{i}", requestId: $"sr-{i}")), token);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        });
+
+        Assert.Equal(200, (await crm.WaitForAsync(200)).Select(r => r.Header("webhook-id")).Distinct().Count());
+        Assert.Equal(200, connections.Values.Sum());
+        Assert.InRange(connections.Count, 1, 4);
+        var counted = opened.GetMeasurementSnapshot();
+        Assert.All(counted, m => Assert.Equal("crm", m.Tags["target"]));
+        Assert.Equal(connections.Count, counted.Sum(m => m.Value));
+    }
+
+    /// <summary>
     /// Failure mode: a circuit breaker that opens during an outage and never lets a probe through again. In virtual
     /// time: nothing is sent while the break lasts on the relay's clock, then a probe closes the circuit and every event
     /// (retries and events handed back while open) arrives.
