@@ -48,6 +48,19 @@ internal sealed class ConditionVariables
     public IDictionary<string, object?> Lookup { get; }
 
     /// <summary>
+    /// The last field the current evaluation asked for and did not find, as <c>no field x in body.data</c>: the
+    /// package's own words for it name one of its types (<c>CelNoSuchField</c>), not the field.
+    /// </summary>
+    public string? MissingField { get; private set; }
+
+    /// <summary>Starts a new evaluation: the meter from zero, no field missing yet.</summary>
+    public void Start()
+    {
+        Meter.Start();
+        MissingField = null;
+    }
+
+    /// <summary>
     /// Resolves a name the package asks for: every name is a step of the meter. A dotted path (<c>body.data.id</c>) is
     /// resolved here when each part is a map key, because the package, before it selects field by field, asks for the
     /// whole path and would otherwise search its protobuf descriptors at every dot (about 20 µs each). When a part is
@@ -65,12 +78,19 @@ internal sealed class ConditionVariables
 
         while (dot >= 0)
         {
+            var parent = name.AsSpan(0, name.Length - path.Length + dot);
             path = path[(dot + 1)..];
             dot = path.IndexOf('.');
             var part = dot < 0 ? path : path[..dot];
-            if (value is not Dictionary<string, object?> map || !IsIdentifier(part) || !map.TryGetValue(part.ToString(), out value))
+            if (value is not Dictionary<string, object?> map || !IsIdentifier(part))
             {
                 value = null;
+                return false;
+            }
+
+            if (!map.TryGetValue(part.ToString(), out value))
+            {
+                MissingField = $"no field {part} in {parent}";
                 return false;
             }
         }

@@ -88,7 +88,7 @@ internal sealed class RouteCondition
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "The package evaluates an operator's expression over a vendor's data: whatever it throws is a failed condition, never a failed ack.")]
     public ConditionOutcome Evaluate(ConditionVariables variables)
     {
-        variables.Meter.Start();
+        variables.Start();
         object? result;
         try
         {
@@ -96,25 +96,32 @@ internal sealed class RouteCondition
         }
         catch (Exception ex)
         {
-            return ConditionOutcome.Failed(variables.Meter.Exceeded ?? Describe(ex));
+            return ConditionOutcome.Failed(variables.Meter.Exceeded ?? Describe(ex.GetBaseException(), variables));
         }
 
         // The package may have swallowed the meter's exception (inside a comprehension), so a spent meter decides.
         return variables.Meter.Exceeded is { } exceeded ? ConditionOutcome.Failed(exceeded)
             : result is bool matched ? new ConditionOutcome(matched ? ConditionVerdict.True : ConditionVerdict.False)
-            : ConditionOutcome.Failed(result?.GetType().Name == "CelNoSuchField"
-                ? "a field it selects is missing"
+            : ConditionOutcome.Failed(IsMissingField(result) ? variables.MissingField ?? "a field it selects is missing"
                 : $"gave {(result is null ? "null" : CelTypeName(result))}, not true or false");
     }
 
     public override string ToString() => Text;
 
-    /// <summary>The innermost message: the package wraps the cause of a failed <c>&amp;&amp;</c> or <c>||</c> in "Could not compare".</summary>
-    private static string Describe(Exception ex)
+    /// <summary>
+    /// The innermost message (the package wraps the cause of a failed <c>&amp;&amp;</c> or <c>||</c> in "Could not
+    /// compare"), or, for a missing field, which one: the package's message names its own placeholder type instead
+    /// when the missing field is handed to a function (<c>body.x.startsWith("a")</c>).
+    /// </summary>
+    private static string Describe(Exception cause, ConditionVariables variables)
     {
-        var message = ex.GetBaseException().Message;
+        var missing = cause is CelNoSuchFieldException or CelTypeDoesNotSupportFieldSelectionException
+            || cause.Message.Contains("CelNoSuchField", StringComparison.Ordinal);
+        var message = missing && variables.MissingField is { } field ? field : cause.Message;
         return message.Length <= 200 ? message : message[..197] + "...";
     }
+
+    private static bool IsMissingField(object? result) => result?.GetType().Name == "CelNoSuchField";
 
     private static string CelTypeName(object value) => value switch
     {

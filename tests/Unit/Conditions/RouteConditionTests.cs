@@ -70,10 +70,13 @@ public sealed class RouteConditionTests
     }
 
     [Theory]
-    [InlineData("body.data.nope == 'x'", "nope")]
+    [InlineData("body.data.nope == 'x'", "no field nope in body.data")]
+    [InlineData("body.data.nope.deeper == 'x'", "no field nope in body.data")]
+    [InlineData("body.data.signature_request.nope.startsWith('crm-')", "no field nope in body.data.signature_request")]
+    [InlineData("has(body.data.nope) || body.data.signature_request.ratio > 'x'", "overload")]
     [InlineData("body.data.signature_request.signers == 'two'", "compare")]
     [InlineData("body.data.signature_request.external_id > 3", "overload")]
-    [InlineData("body.data.nope", "missing")]
+    [InlineData("body.data.nope", "no field nope in body.data")]
     [InlineData("body.data.signature_request.signers", "gave an int, not true or false")]
     [InlineData("body.data.signature_request.tags[5] == 'x'", "range")]
     public void Evaluate_MissingFieldOrTypeError_FailedWithADetail(string expression, string detail)
