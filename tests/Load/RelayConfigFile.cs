@@ -11,7 +11,12 @@ internal static class RelayConfigFile
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
     /// so an outage drains within a minute of recovery instead of waiting on production back-offs.
     /// </summary>
-    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage)
+    /// <param name="withConditions">
+    /// Instead, every route lets the ingest events (<see cref="YousignCallbacks.UnroutedEvent"/>) through its
+    /// <c>events</c> glob and decides with a <c>when:</c> over the body, false for them: the same events, still
+    /// delivered nowhere, but each now costs a body parse and three evaluations (the conditions scenario).
+    /// </param>
+    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, bool withConditions = false)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);
@@ -30,7 +35,18 @@ internal static class RelayConfigFile
             .AppendLine("    routes:");
         foreach (var sink in sinks)
         {
-            yaml.AppendLine(CultureInfo.InvariantCulture, $"      - target: {sink.Name}").AppendLine("        events: [\"signature_request.*\"]");
+            yaml.AppendLine(CultureInfo.InvariantCulture, $"      - target: {sink.Name}");
+            if (withConditions)
+            {
+                // Both fields exist in every load event, so each condition is evaluated to the end: the status is
+                // "done", and a signature request id is "sr-<n>", never "<sink>-...".
+                yaml.AppendLine("        events: [\"document.*\"]")
+                    .AppendLine(CultureInfo.InvariantCulture, $"        when: 'body.data.signature_request.status == \"done\" && body.data.signature_request.id.startsWith(\"{sink.Name}-\")'");
+            }
+            else
+            {
+                yaml.AppendLine("        events: [\"signature_request.*\"]");
+            }
         }
 
         yaml.AppendLine("targets:");

@@ -44,6 +44,9 @@ internal sealed class BenchContext : IAsyncDisposable
 
     public IReadOnlyList<FakeTarget> Sinks => _sinks;
 
+    /// <summary>The folder of the running relay's config, data and log.</summary>
+    public string RelayFolder { get; private set; } = "";
+
     /// <summary>Acked requests per second of the closed-model ingest run on this store; later scenarios take their rate from it.</summary>
     public double MaxIngestRate { get; set; }
 
@@ -73,7 +76,8 @@ internal sealed class BenchContext : IAsyncDisposable
     /// <paramref name="folder"/>, and warms it up. A fresh one per scenario, so a backlog or a fault left by one
     /// scenario cannot spill into the next one's ledger. Returns false when the store variant cannot run here.
     /// </summary>
-    public async Task<bool> StartRelayAsync(string folder)
+    /// <param name="withConditions">Routes decided by a <c>when:</c> each (see <see cref="RelayConfigFile.Write"/>).</param>
+    public async Task<bool> StartRelayAsync(string folder, bool withConditions = false)
     {
         await StopRelayAsync().ConfigureAwait(false);
         var connection = "";
@@ -88,7 +92,8 @@ internal sealed class BenchContext : IAsyncDisposable
             connection = _redis.Address;
         }
 
-        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage);
+        RelayFolder = folder;
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, withConditions);
         Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
         RelayClient = LoadClients.Create(Relay.Url);
         await WarmUpAsync().ConfigureAwait(false);
