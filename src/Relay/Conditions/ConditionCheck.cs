@@ -13,8 +13,9 @@ namespace Relay.Conditions;
 /// looks names and functions up while evaluating, so a misspelt <c>bdy</c> or <c>startswith</c> would fail every event
 /// in silence. This reads the package's own lexer and parse tree (nothing is parsed twice by other means) and reports:
 /// characters the lexer cannot read (the package drops them without a word), names that are neither a variable nor a
-/// comprehension's, functions the package does not have, and comprehensions over a literal rather than the event's
-/// data. The last matters for cost: items of the event's lists are counted by the meter, a literal's are not.
+/// comprehension's, functions the package does not have, optional selection (which it parses and ignores), and
+/// comprehensions over a literal rather than the event's data. The last matters for cost: items of the event's lists
+/// are counted by the meter, a literal's are not.
 /// </summary>
 internal static class ConditionCheck
 {
@@ -75,6 +76,10 @@ internal static class ConditionCheck
             case CelParser.MemberCallContext call when Macros.Contains(call.id.Text) && call.args?._e.Count == 2:
                 WalkComprehension(call, bound, problems);
                 return;
+            case CelParser.SelectContext { opt: not null } or CelParser.IndexContext { opt: not null }:
+                // The grammar has optional selection, but the package ignores the ?: x.?y is x.y.
+                problems.Add("selects with .? or [?, which this CEL package does not support. Test for the field with has(), e.g. has(body.x) && body.x == \"a\".");
+                break;
             case CelParser.MemberCallContext call:
                 CheckFunction(call.id.Text, call.args?._e.Count ?? 0, problems);
                 if (call.id.Text == "matches" && call.args?._e.Count == 1 && LiteralString(call.args._e[0]) is { } pattern && RouteCondition.PatternProblem(pattern) is { } bad)

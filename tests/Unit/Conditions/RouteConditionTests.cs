@@ -176,6 +176,8 @@ public sealed class RouteConditionTests
     [InlineData("tags.exists(body, body == 'x')", "names the variable of exists() 'body', which hides the variable body")]
     [InlineData("tags.exists(t, u == 'x')", "names 'u', which is not a variable")]
     [InlineData("type.matches('(?<=a)b')", "has a matches() pattern that cannot be used")]
+    [InlineData("body.?data == 'x'", "selects with .? or [?")]
+    [InlineData("body.data.lowerAscii() == 'x'", "calls lowerAscii(), which is not a CEL function.")]
     [InlineData("", "is empty")]
     public void TryCompile_Refused_SaysWhy(string expression, string expected)
     {
