@@ -114,7 +114,8 @@ internal static class ConditionValues
             return integer;
         }
 
-        return reader.TryGetDouble(out var real) ? real : double.Parse(reader.GetString() ?? System.Text.Encoding.UTF8.GetString(raw), CultureInfo.InvariantCulture);
+        // Past double's range (1e400) the reader gives up; parsing the text gives infinity, as JavaScript would.
+        return reader.TryGetDouble(out var real) ? real : double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
     }
 }
 

@@ -10,7 +10,7 @@ namespace Relay.Tests.Conditions;
 public sealed class RouteConditionTests
 {
     private const string Yousign = """
-        {"event_id":"e-1","event_name":"signature_request.done","data":{"signature_request":{"id":"sr-1","external_id":"crm-42","signers":2,"ratio":0.5,"big":12345678901234567890,"tags":["a","b"]}}}
+        {"event_id":"e-1","event_name":"signature_request.done","data":{"signature_request":{"id":"sr-1","external_id":"crm-42","signers":2,"ratio":0.5,"big":12345678901234567890,"huge":1e400,"tags":["a","b"]}}}
         """;
 
     [Theory]
@@ -22,7 +22,7 @@ public sealed class RouteConditionTests
     [InlineData("has(body.data.signature_request.external_id) && !has(body.data.signature_request.missing)", true)]
     [InlineData("body.data.signature_request.signers == 2 && body.data.signature_request.signers > 1.5", true)]
     [InlineData("type(body.data.signature_request.signers) == int && type(body.data.signature_request.ratio) == double", true)]
-    [InlineData("type(body.data.signature_request.big) == double", true)]
+    [InlineData("type(body.data.signature_request.big) == double && body.data.signature_request.huge > 1e300", true)]
     [InlineData("body.data.signature_request.tags.exists(t, t == 'b') && size(body.data.signature_request.tags) == 2", true)]
     [InlineData("headers['x-yousign-retry'] == '0' && headers['x-multi'] == 'one, two'", true)]
     [InlineData("body.data.signature_request.external_id.startsWith('erp-')", false)]
