@@ -6,6 +6,9 @@ namespace Relay.Load;
 /// <summary>The relay.yaml of one benchmark run.</summary>
 internal static class RelayConfigFile
 {
+    /// <summary>The admin key of the generated relay.yaml: the conditions scenario reads back which routes are in force.</summary>
+    public const string AdminKey = "load-bench-admin-key-5d1e8b7a";
+
     /// <summary>
     /// Writes the relay.yaml the benchmark runs with: the Yousign source routing <c>signature_request.*</c> to every
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
@@ -27,6 +30,8 @@ internal static class RelayConfigFile
             .AppendLine(CultureInfo.InvariantCulture, $"  dataDir: \"{Path.Combine(folder, "data")}\"")
             .AppendLine("  retention: 1h")
             .AppendLine("  dedupeWindow: 1h")
+            .AppendLine("admin:")
+            .AppendLine(CultureInfo.InvariantCulture, $"  apiKeys: [\"{AdminKey}\"]")
             .AppendLine("sources:")
             .AppendLine("  yousign:")
             .AppendLine("    kind: yousign")
@@ -57,8 +62,10 @@ internal static class RelayConfigFile
                 .AppendLine(CultureInfo.InvariantCulture, $"    retry: {{ schedule: [{schedule}], jitter: 0.2 }}");
         }
 
+        // Replaced whole, as editors do: a relay running on the file reloads it and must never read half of it.
         var path = Path.Combine(folder, "relay.yaml");
-        File.WriteAllText(path, yaml.ToString());
+        File.WriteAllText(path + ".new", yaml.ToString());
+        File.Move(path + ".new", path, overwrite: true);
         return path;
     }
 }
