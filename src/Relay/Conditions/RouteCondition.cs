@@ -42,6 +42,9 @@ internal sealed class RouteCondition
 
     private const int MaxCachedPatterns = 256;
 
+    // Counted apart: ConcurrentDictionary.Count takes every lock of the dictionary.
+    private static int s_cachedPatterns;
+
     private readonly CelProgramDelegate _program;
 
     private RouteCondition(string text, CelProgramDelegate program) => (Text, _program) = (text, program);
@@ -157,9 +160,9 @@ internal sealed class RouteCondition
         }
 
         regex = new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-        if (Patterns.Count < MaxCachedPatterns)
+        if (Volatile.Read(ref s_cachedPatterns) < MaxCachedPatterns && Patterns.TryAdd(pattern, regex))
         {
-            Patterns.TryAdd(pattern, regex);
+            Interlocked.Increment(ref s_cachedPatterns);
         }
 
         return regex;

@@ -74,7 +74,8 @@ internal sealed partial class EventAcceptor(EventStore store, RelayConfigProvide
             if (decision.Verdict == RouteVerdict.WhenFailed)
             {
                 metrics.RouteConditionFailed(source, decision.Target);
-                Log.ConditionFailed(logger, source, decision.Target, eventId, decision.Detail ?? "");
+                // The package's messages may quote a value of the body, such as a presigned document link.
+                Log.ConditionFailed(logger, source, decision.Target, eventId, Redaction.RedactUrlQueries(decision.Detail ?? ""));
             }
         }
     }
