@@ -26,6 +26,15 @@ internal static class ConditionLimits
     /// <value>100 milliseconds.</value>
     public static readonly TimeSpan MaxTime = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The step from which <see cref="MaxTime"/> is checked. Below it an evaluation cannot fail on time: a condition
+    /// over a few fields takes a few dozen steps, and the first evaluation after start-up (code compiled on first
+    /// use), or one caught in a garbage collection, could otherwise take longer than the cap on a busy machine and
+    /// lose its event for the route. What fewer steps can cost is bounded by the expression's length.
+    /// </summary>
+    /// <value>256 steps.</value>
+    public const int TimeCheckedFromStep = 256;
+
     /// <summary>The longest pattern <c>matches()</c> takes, literal or from the event.</summary>
     /// <value>1,000 characters.</value>
     public const int MaxPatternLength = 1000;

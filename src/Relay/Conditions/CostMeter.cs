@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace Relay.Conditions;
 
 /// <summary>
-/// Counts the steps of one evaluation against <see cref="ConditionLimits.MaxSteps"/> and <see cref="ConditionLimits.MaxTime"/>,
-/// and stops it past either by throwing from the step that crossed it. The package catches some exceptions inside
+/// Counts the steps of one evaluation against <see cref="ConditionLimits.MaxSteps"/> and <see cref="ConditionLimits.MaxTime"/>
+/// (from <see cref="ConditionLimits.TimeCheckedFromStep"/> on), and stops it past either by throwing from the step
+/// that crossed it. The package catches some exceptions inside
 /// comprehensions and <c>&amp;&amp;</c>/<c>||</c>, so a spent meter stays spent (every later step throws again) and the
 /// evaluation's outcome is read from <see cref="Exceeded"/>, not from whatever the package returned.
 /// One meter serves one event's evaluations one after another; it is not for concurrent use.
@@ -32,7 +33,8 @@ internal sealed class CostMeter
     {
         if (Exceeded is null)
         {
-            if (++_steps <= ConditionLimits.MaxSteps && Stopwatch.GetElapsedTime(_startedAt) <= ConditionLimits.MaxTime)
+            if (++_steps <= ConditionLimits.MaxSteps
+                && (_steps < ConditionLimits.TimeCheckedFromStep || Stopwatch.GetElapsedTime(_startedAt) <= ConditionLimits.MaxTime))
             {
                 return;
             }

@@ -151,6 +151,28 @@ public sealed class RouteConditionTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
+    /// <summary>
+    /// Failure mode: the first evaluation after start-up (code compiled on first use) or one caught in a long garbage
+    /// collection took longer than the time cap on a busy machine, and its event missed the route. A condition of a
+    /// few steps is never failed on time.
+    /// </summary>
+    [Fact]
+    public void Evaluate_FewStepsButSlow_NotFailedOnTime()
+    {
+        var meter = new CostMeter();
+        meter.Start();
+        Thread.Sleep(ConditionLimits.MaxTime + TimeSpan.FromMilliseconds(50));
+
+        for (var i = 1; i < ConditionLimits.TimeCheckedFromStep; i++)
+        {
+            meter.Step();
+        }
+
+        Assert.Null(meter.Exceeded);
+        Assert.Throws<ConditionCostException>(meter.Step);
+        Assert.Equal("cost limit: ran longer than 100 ms", meter.Exceeded);
+    }
+
     [Fact]
     public void Evaluate_CatastrophicPatternOnALongField_LinearTime()
     {

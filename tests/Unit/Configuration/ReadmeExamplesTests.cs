@@ -88,12 +88,19 @@ public sealed partial class ReadmeExamplesTests
         return examples;
     }
 
+    /// <summary>A folder of its own per load (each writes relay.yaml there), with the one certificate copied in: making a key per load took seconds.</summary>
     private static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(string yaml)
     {
         var folder = new TestFolder().Path;
-        using var legalesign = new RsaCallbackSigner(folder);
+        File.Copy(Certificate.Value, Path.Combine(folder, "legalesign.pem"));
         return ConfigLoaderTests.Load(yaml, Environment, folder);
     }
+
+    private static readonly Lazy<string> Certificate = new(() =>
+    {
+        using var signer = new RsaCallbackSigner(new TestFolder().Path);
+        return signer.CertificatePath;
+    });
 
     [GeneratedRegex("```yaml\\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex YamlBlock();
