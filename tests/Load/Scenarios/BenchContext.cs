@@ -150,10 +150,12 @@ internal sealed class BenchContext : IAsyncDisposable
     }
 
     /// <summary>Warms the relay up (JIT, connection pools, store) with unrouted events before anything is measured.</summary>
-    public async Task WarmUpAsync()
+    /// <param name="length">How long; <see cref="BenchSettings.Warmup"/> by default.</param>
+    public async Task WarmUpAsync(TimeSpan? length = null)
     {
+        var warmup = length ?? Settings.Warmup;
         var run = await ClosedModelLoad.RunAsync(
-            "warm-up", RelayClient, UntrackedWorkload(LoadClients.ClosedCapacity(Settings.Warmup), YousignCallbacks.UnroutedEvent), Settings.Connections, Settings.Warmup).ConfigureAwait(false);
+            "warm-up", RelayClient, UntrackedWorkload(LoadClients.ClosedCapacity(warmup), YousignCallbacks.UnroutedEvent), Settings.Connections, warmup).ConfigureAwait(false);
         Console.WriteLine(LatencyReport.Line($"{Store} warm-up", run));
     }
 
