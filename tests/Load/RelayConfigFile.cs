@@ -6,12 +6,20 @@ namespace Relay.Load;
 /// <summary>The relay.yaml of one benchmark run.</summary>
 internal static class RelayConfigFile
 {
+    /// <summary>The admin key of the generated relay.yaml: the conditions scenario reads back which routes are in force.</summary>
+    public const string AdminKey = "load-bench-admin-key-5d1e8b7a";
+
     /// <summary>
     /// Writes the relay.yaml the benchmark runs with: the Yousign source routing <c>signature_request.*</c> to every
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
     /// so an outage drains within a minute of recovery instead of waiting on production back-offs.
     /// </summary>
-    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage)
+    /// <param name="withConditions">
+    /// Instead, every route lets the ingest events (<see cref="YousignCallbacks.UnroutedEvent"/>) through its
+    /// <c>events</c> glob and decides with a <c>when:</c> over the body, false for them: the same events, still
+    /// delivered nowhere, but each now costs a body parse and three evaluations (the conditions scenario).
+    /// </param>
+    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, bool withConditions = false)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);
@@ -22,6 +30,8 @@ internal static class RelayConfigFile
             .AppendLine(CultureInfo.InvariantCulture, $"  dataDir: \"{Path.Combine(folder, "data")}\"")
             .AppendLine("  retention: 1h")
             .AppendLine("  dedupeWindow: 1h")
+            .AppendLine("admin:")
+            .AppendLine(CultureInfo.InvariantCulture, $"  apiKeys: [\"{AdminKey}\"]")
             .AppendLine("sources:")
             .AppendLine("  yousign:")
             .AppendLine("    kind: yousign")
@@ -30,7 +40,18 @@ internal static class RelayConfigFile
             .AppendLine("    routes:");
         foreach (var sink in sinks)
         {
-            yaml.AppendLine(CultureInfo.InvariantCulture, $"      - target: {sink.Name}").AppendLine("        events: [\"signature_request.*\"]");
+            yaml.AppendLine(CultureInfo.InvariantCulture, $"      - target: {sink.Name}");
+            if (withConditions)
+            {
+                // Both fields exist in every load event, so each condition is evaluated to the end: the status is
+                // "done", and a signature request id is "sr-<n>", never "<sink>-...".
+                yaml.AppendLine("        events: [\"document.*\"]")
+                    .AppendLine(CultureInfo.InvariantCulture, $"        when: 'body.data.signature_request.status == \"done\" && body.data.signature_request.id.startsWith(\"{sink.Name}-\")'");
+            }
+            else
+            {
+                yaml.AppendLine("        events: [\"signature_request.*\"]");
+            }
         }
 
         yaml.AppendLine("targets:");
@@ -41,8 +62,10 @@ internal static class RelayConfigFile
                 .AppendLine(CultureInfo.InvariantCulture, $"    retry: {{ schedule: [{schedule}], jitter: 0.2 }}");
         }
 
+        // Replaced whole, as editors do: a relay running on the file reloads it and must never read half of it.
         var path = Path.Combine(folder, "relay.yaml");
-        File.WriteAllText(path, yaml.ToString());
+        File.WriteAllText(path + ".new", yaml.ToString());
+        File.Move(path + ".new", path, overwrite: true);
         return path;
     }
 }

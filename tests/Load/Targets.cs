@@ -15,7 +15,11 @@ internal static class Targets
     private const double MaxP99Ms = 20;
     private const double MaxRssMb = 300;
 
-    public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<RunStats> baselines, IReadOnlyList<ScenarioResult> scenarios)
+    /// <summary>The conditions scenario's bar: a when on every route costs at most 10% of ingest throughput.</summary>
+    private const double MinConditionsRatio = 0.90;
+
+    /// <param name="smoke">A smoke run's steps are too short to judge a ratio of two throughputs: shown, not judged.</param>
+    public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<RunStats> baselines, IReadOnlyList<ScenarioResult> scenarios, bool smoke = false)
     {
         var yarp = baselines.FirstOrDefault(b => b.Name == LatencyReport.YarpBaseline)?.Rps;
         var verdicts = new List<TargetVerdict>
@@ -35,6 +39,14 @@ internal static class Targets
             var e2e = Find(scenarios, store, "end-to-end", Scenarios.EndToEndScenario.SustainedStep);
             verdicts.Add(e2e?.Ledger.EventsDeliveredPerSecond is { } perSecond && yarp is > 0
                 ? AtLeast(name, perSecond / yarp.Value, 0.5, $"{perSecond:0} events/s reached all 3 sinks ({perSecond * 3:0} deliveries/s) = {perSecond / yarp.Value:0.00}× YARP ({yarp:0} rps), offered {e2e.Load.Model}")
+                : new TargetVerdict(name, Skip, "not measured"));
+
+            name = $"conditions on {store}: ingest with a when on every route ≥ {MinConditionsRatio:0.00}× the same routes without";
+            var conditions = scenarios.FirstOrDefault(s => s.Store == store && s.Scenario == Scenarios.ConditionsScenario.ScenarioName);
+            verdicts.Add(conditions is not null && Scenarios.ConditionsScenario.Ratio(conditions.Steps) is { } ratio
+                ? smoke
+                    ? new TargetVerdict(name, Skip, $"smoke run, not judged: {ratio.With:0} rps vs {ratio.Without:0} rps = {ratio.Value:0.00}×")
+                    : AtLeast(name, ratio.Value, MinConditionsRatio, $"{ratio.With:0} rps with, {ratio.Without:0} rps without = {ratio.Value:0.00}× (mean of {conditions.Steps.Count / 2} run(s) each, alternated)")
                 : new TargetVerdict(name, Skip, "not measured"));
 
             name = $"end-to-end on {store} at 50% of max: relay RSS ≤ {MaxRssMb:0} MB";

@@ -79,7 +79,7 @@ internal static class AdminOverviewEndpoints
         var config = configProvider.Current.Config;
         var lastHour = await counters.ReadAsync(MaxMinutes).ConfigureAwait(false);
         var sources = config.Sources.Values.OrderBy(s => s.Id, StringComparer.Ordinal).Select(s => new SourceView(
-            s.Id, s.Kind, s.Path, Durations.Format(s.DedupeWindow), [.. s.Routes.Select(r => new RouteView(r.Target, r.Events, r.Tags))], Outcomes(null, lastHour, s.Id)));
+            s.Id, s.Kind, s.Path, Durations.Format(s.DedupeWindow), [.. s.Routes.Select(r => new RouteView(r.Target, r.Events, r.Tags, r.When?.Text))], Outcomes(null, lastHour, s.Id)));
         return TypedResults.Json(new SourceListView([.. sources]), AdminJson.Readable.SourceListView);
     }
 

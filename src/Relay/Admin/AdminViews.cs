@@ -134,7 +134,8 @@ internal sealed record SourceListView(IReadOnlyList<SourceView> Sources);
 /// <param name="LastHour">Ingest outcomes over the last hour, all replicas.</param>
 internal sealed record SourceView(string Id, string Kind, string? Path, string DedupeWindow, IReadOnlyList<RouteView> Routes, OutcomeCountsView LastHour);
 
-internal sealed record RouteView(string Target, IReadOnlyList<string> Events, IReadOnlyList<string> Tags);
+/// <param name="When">The route's condition as written in relay.yaml; absent when it has none.</param>
+internal sealed record RouteView(string Target, IReadOnlyList<string> Events, IReadOnlyList<string> Tags, string? When);
 
 /// <summary>The body of a test event: what it is, the test's own id (like a vendor's event id), for which target, when it was asked for.</summary>
 internal sealed record TestEventBody(string Type, string Id, string Target, DateTimeOffset RequestedAt);

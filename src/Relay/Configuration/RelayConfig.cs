@@ -1,3 +1,4 @@
+using Relay.Conditions;
 using Relay.Sources;
 
 namespace Relay.Configuration;
@@ -58,7 +59,8 @@ internal sealed record AdminConfig(IReadOnlyList<string> ApiKeys, string Urls);
 
 /// <param name="Events">Globs on the event type; empty matches every event.</param>
 /// <param name="Tags">The event must carry at least one of these tags; empty matches every event.</param>
-internal sealed record RouteConfig(string Target, IReadOnlyList<string> Events, IReadOnlyList<string> Tags);
+/// <param name="When">A CEL condition over the event's data, compiled at load; null matches every event.</param>
+internal sealed record RouteConfig(string Target, IReadOnlyList<string> Events, IReadOnlyList<string> Tags, RouteCondition? When = null);
 
 internal sealed record SourceConfig(
     string Id,

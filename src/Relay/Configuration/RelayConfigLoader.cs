@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Relay.Conditions;
 using Relay.Sources;
 using Relay.Verification;
 
@@ -308,7 +309,13 @@ internal static partial class RelayConfigLoader
                 route.Error("events", "has an empty pattern. Remove it, or use \"*\" to match every event.");
             }
 
-            routes.Add(new RouteConfig(target, events, route.Strings("tags")));
+            RouteCondition? when = null;
+            if (route.String("when") is { } expression && !RouteCondition.TryCompile(expression, out when, out var problem))
+            {
+                route.Error("when", problem);
+            }
+
+            routes.Add(new RouteConfig(target, events, route.Strings("tags"), when));
         }
 
         return routes;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Relay.Conditions;
 using Relay.Configuration;
 using Relay.Sources;
 
@@ -52,17 +53,20 @@ internal sealed record RouteMatch(IReadOnlyList<string> Targets, IReadOnlyList<R
         string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize(json, RouteJson.Default.IReadOnlyListRouteDecision) ?? [];
 }
 
-/// <summary>Decides, once at accept time, which targets an event goes to.</summary>
+/// <summary>
+/// Decides, once at accept time, which targets an event goes to. A route's <c>when</c> is evaluated only when its
+/// <c>events</c> and <c>tags</c> let the event through, over data shared by the event's routes (<see cref="ConditionInput"/>).
+/// </summary>
 internal static class RouteTable
 {
-    public static RouteMatch Match(IReadOnlyList<RouteConfig> routes, IncomingEvent incoming)
+    public static RouteMatch Match(IReadOnlyList<RouteConfig> routes, IncomingEvent incoming, ConditionInput input)
     {
         var decisions = new RouteDecision[routes.Count];
         List<string>? targets = null;
         for (var i = 0; i < routes.Count; i++)
         {
             var route = routes[i];
-            decisions[i] = new RouteDecision(route.Target, incoming.Routed ? Decide(route, incoming) : RouteVerdict.Unrouted);
+            decisions[i] = incoming.Routed ? Decide(route, incoming, input) : new RouteDecision(route.Target, RouteVerdict.Unrouted);
             if (decisions[i].Matched && !(targets?.Contains(route.Target) ?? false))
             {
                 (targets ??= []).Add(route.Target);
@@ -72,10 +76,26 @@ internal static class RouteTable
         return new RouteMatch(targets ?? (IReadOnlyList<string>)[], decisions);
     }
 
-    private static RouteVerdict Decide(RouteConfig route, IncomingEvent incoming) =>
-        !(route.Events.Count == 0 || route.Events.Any(glob => EventTypeGlob.IsMatch(glob, incoming.Type))) ? RouteVerdict.EventType
-        : !(route.Tags.Count == 0 || route.Tags.Any(tag => incoming.Tags.Contains(tag))) ? RouteVerdict.Tags
-        : RouteVerdict.Matched;
+    private static RouteDecision Decide(RouteConfig route, IncomingEvent incoming, ConditionInput input)
+    {
+        if (!(route.Events.Count == 0 || route.Events.Any(glob => EventTypeGlob.IsMatch(glob, incoming.Type))))
+        {
+            return new(route.Target, RouteVerdict.EventType);
+        }
+
+        if (!(route.Tags.Count == 0 || route.Tags.Any(tag => incoming.Tags.Contains(tag))))
+        {
+            return new(route.Target, RouteVerdict.Tags);
+        }
+
+        var outcome = route.When?.Evaluate(input.Variables) ?? new ConditionOutcome(ConditionVerdict.True);
+        return outcome.Verdict switch
+        {
+            ConditionVerdict.True => new(route.Target, RouteVerdict.Matched),
+            ConditionVerdict.False => new(route.Target, RouteVerdict.When),
+            _ => new(route.Target, RouteVerdict.WhenFailed, outcome.Detail),
+        };
+    }
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -16,6 +16,8 @@ namespace Relay.Sources;
 /// "Upon event" hooks: form fields + <c>json_signed</c>, signature in the <c>X-Signed</c> header; one event, passed on as
 /// received, typed by the <c>event</c> key of <c>json_signed</c> (<c>eventField:</c>; the unsigned form fields are never
 /// read) and deduped on a hash of <c>json_signed</c>.
+/// A route's <c>when</c> reads, as <c>body</c>, the change itself (Option 1) or the signed JSON (upon event), never the
+/// unsigned form fields.
 /// </summary>
 internal sealed class LegalesignKind : ISourceKind
 {
@@ -143,7 +145,8 @@ internal sealed class LegalesignKind : ISourceKind
                         return SourceVerdict.BadRequest($"data[{index}] needs timestamp, name, value and resource_uri");
                     }
 
-                    events.Add(new IncomingEvent(change.DedupeKey, change.Type, [], change.ResourceUri, LegalesignChange.TargetBody(item)));
+                    events.Add(new IncomingEvent(
+                        change.DedupeKey, change.Type, [], change.ResourceUri, LegalesignChange.TargetBody(item), Content: Encoding.UTF8.GetBytes(item.GetRawText())));
                     index++;
                 }
 
@@ -158,7 +161,8 @@ internal sealed class LegalesignKind : ISourceKind
         /// </summary>
         private SourceVerdict ReadSingle(string signedJson)
         {
-            if (!JsonBody.TryParseObject(Encoding.UTF8.GetBytes(signedJson), out var document))
+            var signedBytes = Encoding.UTF8.GetBytes(signedJson);
+            if (!JsonBody.TryParseObject(signedBytes, out var document))
             {
                 return SourceVerdict.BadRequest("json_signed is not a JSON object");
             }
@@ -170,8 +174,8 @@ internal sealed class LegalesignKind : ISourceKind
                 var ordering = JsonBody.GetString(root, "uuid") ?? JsonBody.GetString(root, "resource_uri");
 
                 // The signed JSON is exactly what Legalesign sent for this event, so a resend hashes alike and anything new does not.
-                var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signedJson)));
-                return SourceVerdict.Accept(new IncomingEvent(key, type, [], ordering ?? key));
+                var key = Convert.ToHexStringLower(SHA256.HashData(signedBytes));
+                return SourceVerdict.Accept(new IncomingEvent(key, type, [], ordering ?? key, Content: signedBytes));
             }
         }
     }

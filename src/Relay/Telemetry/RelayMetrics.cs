@@ -27,6 +27,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _dispatchErrors;
     private readonly Counter<long> _connectorReconnects;
     private readonly Counter<long> _connectionsOpened;
+    private readonly Counter<long> _routeConditionFailures;
     private readonly ConcurrentDictionary<string, int> _connectorConnected = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, TargetCounts> _queueDepths = new Dictionary<string, TargetCounts>();
     private IReadOnlyDictionary<string, TimeSpan> _queueLags = new Dictionary<string, TimeSpan>();
@@ -45,6 +46,7 @@ internal sealed class RelayMetrics
         _deadLettered = meter.CreateCounter<long>("relay.dispatch.dead_lettered", "{event}", "Events moved to a target's dead letters.");
         _dispatchErrors = meter.CreateCounter<long>("relay.dispatch.errors", "{error}", "Unexpected errors in a target's dispatcher (bugs); each is logged at Error and the dispatcher goes on.");
         _connectionsOpened = meter.CreateCounter<long>("relay.dispatch.connections_opened", "{connection}", "TCP connections opened to a target; with keep-alive working it stays near the target's concurrency.");
+        _routeConditionFailures = meter.CreateCounter<long>("relay.route.condition_failures", "{event}", "Events a route's when condition failed to evaluate for (a missing field, a type error, a cost cap), so the route did not match; by source and target.");
         // Named for the first connector kind (an SSE stream); the names are kept because dashboards and alerts use them.
         _connectorReconnects = meter.CreateCounter<long>("relay.sse.reconnects", "{reconnect}", "Times a stream connector reopened its stream after it ended or failed.");
         meter.CreateObservableGauge("relay.ingress.in_flight", ObserveIngressAdmission, "{request}", "Webhook requests admitted and in progress (state admitted), and waiting for a turn (state queued), against ingress.maxConcurrentRequests and ingress.queueLimit.");
@@ -86,6 +88,9 @@ internal sealed class RelayMetrics
         _deliveryAttempts.Add(1, tags);
         _deliveryDuration.Record(elapsed.TotalSeconds, tags);
     }
+
+    public void RouteConditionFailed(string source, string target) =>
+        _routeConditionFailures.Add(1, new TagList { { "source", source }, { "target", target } });
 
     public void DispatchError(string target) => _dispatchErrors.Add(1, new KeyValuePair<string, object?>("target", target));
 

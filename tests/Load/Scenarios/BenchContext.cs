@@ -21,6 +21,7 @@ internal sealed class BenchContext : IAsyncDisposable
     private RedisServerProcess? _redis;
     private Ledger? _current;
     private long _nextEvent = 1;
+    private string _connection = "";
 
     private BenchContext(BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks)
     {
@@ -43,6 +44,9 @@ internal sealed class BenchContext : IAsyncDisposable
     public HttpClient RelayClient { get; private set; } = null!;
 
     public IReadOnlyList<FakeTarget> Sinks => _sinks;
+
+    /// <summary>The folder of the running relay's config, data and log.</summary>
+    public string RelayFolder { get; private set; } = "";
 
     /// <summary>Acked requests per second of the closed-model ingest run on this store; later scenarios take their rate from it.</summary>
     public double MaxIngestRate { get; set; }
@@ -73,7 +77,8 @@ internal sealed class BenchContext : IAsyncDisposable
     /// <paramref name="folder"/>, and warms it up. A fresh one per scenario, so a backlog or a fault left by one
     /// scenario cannot spill into the next one's ledger. Returns false when the store variant cannot run here.
     /// </summary>
-    public async Task<bool> StartRelayAsync(string folder)
+    /// <param name="withConditions">Routes decided by a <c>when:</c> each (see <see cref="RelayConfigFile.Write"/>).</param>
+    public async Task<bool> StartRelayAsync(string folder, bool withConditions = false)
     {
         await StopRelayAsync().ConfigureAwait(false);
         var connection = "";
@@ -88,11 +93,38 @@ internal sealed class BenchContext : IAsyncDisposable
             connection = _redis.Address;
         }
 
-        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage);
+        RelayFolder = folder;
+        _connection = connection;
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, withConditions);
         Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
         RelayClient = LoadClients.Create(Relay.Url);
         await WarmUpAsync().ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Rewrites the running relay's relay.yaml with or without a <c>when:</c> on every route, and waits until the relay
+    /// has applied it (its admin API shows the routes' conditions): the same process, store and warm JIT on both sides.
+    /// </summary>
+    public async Task ReconfigureAsync(bool withConditions)
+    {
+        RelayConfigFile.Write(RelayFolder, _connection, _sinks, Settings.Outage, withConditions);
+        using var admin = LoadClients.Create(Relay.Url);
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RelayConfigFile.AdminKey);
+        var deadline = Stopwatch.GetTimestamp() + (15 * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            using var sources = System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync(new Uri("/admin/sources", UriKind.Relative)).ConfigureAwait(false));
+            var routes = sources.RootElement.GetProperty("sources").EnumerateArray().SelectMany(s => s.GetProperty("routes").EnumerateArray()).ToList();
+            if (routes.Count > 0 && routes.All(r => r.TryGetProperty("when", out _) == withConditions))
+            {
+                return;
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException($"the relay did not apply the config {(withConditions ? "with" : "without")} conditions within 15 s; see {RelayFolder}/relay.log");
     }
 
     /// <summary>Kills the relay and its redis-server, if running.</summary>
@@ -118,10 +150,12 @@ internal sealed class BenchContext : IAsyncDisposable
     }
 
     /// <summary>Warms the relay up (JIT, connection pools, store) with unrouted events before anything is measured.</summary>
-    private async Task WarmUpAsync()
+    /// <param name="length">How long; <see cref="BenchSettings.Warmup"/> by default.</param>
+    public async Task WarmUpAsync(TimeSpan? length = null)
     {
+        var warmup = length ?? Settings.Warmup;
         var run = await ClosedModelLoad.RunAsync(
-            "warm-up", RelayClient, UntrackedWorkload(LoadClients.ClosedCapacity(Settings.Warmup), YousignCallbacks.UnroutedEvent), Settings.Connections, Settings.Warmup).ConfigureAwait(false);
+            "warm-up", RelayClient, UntrackedWorkload(LoadClients.ClosedCapacity(warmup), YousignCallbacks.UnroutedEvent), Settings.Connections, warmup).ConfigureAwait(false);
         Console.WriteLine(LatencyReport.Line($"{Store} warm-up", run));
     }
 

@@ -12,5 +12,5 @@ internal interface IScenario
 internal static class ScenarioCatalog
 {
     public static readonly IReadOnlyList<IScenario> All =
-        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario()];
+        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario(), new ConditionsScenario()];
 }

@@ -57,7 +57,14 @@ public sealed class AdminEventsTests
         await using var archive = await FakeTarget.StartAsync();
         var yaml = AdminApi.Yaml(crm, archive).Replace(
             "routes: [{ target: crm }, { target: archive }]",
-            """routes: [{ target: crm, events: ["signer.*"] }, { target: archive, tags: [vip] }, { target: crm }]""",
+            """
+            routes:
+                  - { target: crm, events: ["signer.*"] }
+                  - { target: archive, tags: [vip] }
+                  - { target: archive, when: 'body.data.signature_request.status == "void"' }
+                  - { target: archive, when: 'body.data.signature_request.external_id.startsWith("crm-")' }
+                  - { target: crm, when: 'body.data.signature_request.status == "done"' }
+            """,
             StringComparison.Ordinal);
         await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), yaml);
         using var admin = AdminApi.Client(relay);
@@ -66,8 +73,14 @@ public sealed class AdminEventsTests
         var e = await AdminApi.GetAsync(admin, $"/admin/events/{await AdminApi.OnlyEventIdAsync(admin)}");
 
         var routes = e.GetProperty("routes").EnumerateArray().Select(r => (r.GetProperty("target").GetString(), r.GetProperty("matched").GetBoolean(), r.GetProperty("reason").GetString())).ToArray();
-        Assert.Equal([("crm", false, "eventType"), ("archive", false, "tags"), ("crm", true, "matched")], routes);
+        Assert.Equal([("crm", false, "eventType"), ("archive", false, "tags"), ("archive", false, "when"), ("archive", false, "whenFailed"), ("crm", true, "matched")], routes);
+        Assert.Contains("external_id", e.GetProperty("routes")[3].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(e.GetProperty("routes")[2].TryGetProperty("detail", out _));
         Assert.Equal(["crm"], e.GetProperty("targets").EnumerateObject().Select(t => t.Name));
+        var source = (await AdminApi.GetAsync(admin, "/admin/sources")).GetProperty("sources").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "yousign");
+        Assert.Equal(
+            [null, null, "body.data.signature_request.status == \"void\"", "body.data.signature_request.external_id.startsWith(\"crm-\")", "body.data.signature_request.status == \"done\""],
+            source.GetProperty("routes").EnumerateArray().Select(r => r.TryGetProperty("when", out var when) ? when.GetString() : null));
     }
 
     [Fact]

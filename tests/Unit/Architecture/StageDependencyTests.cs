@@ -10,7 +10,7 @@ namespace Relay.Tests.Architecture;
 /// </summary>
 public sealed partial class StageDependencyTests
 {
-    /// <summary>Stage → the stages it must never use. Verification, Outbound and Sources are leaves.</summary>
+    /// <summary>Stage → the stages it must never use. Verification, Outbound, Conditions and Sources are leaves.</summary>
     private static readonly Dictionary<string, string[]> Forbidden = new()
     {
         ["Store"] = ["Ingress", "Dispatch", "Sources", "Admin"],
@@ -20,7 +20,7 @@ public sealed partial class StageDependencyTests
     };
 
     /// <summary>Stages that may use nothing else of Relay.</summary>
-    private static readonly string[] Leaves = ["Verification", "Outbound"];
+    private static readonly string[] Leaves = ["Verification", "Outbound", "Conditions"];
 
     [Fact]
     public void Src_EveryStage_UsesNoForbiddenStage()
@@ -42,7 +42,7 @@ public sealed partial class StageDependencyTests
     public void Src_StageFolders_AreTheOnesTheRulesName()
     {
         // A new folder must be placed in the rules (and in docs/ARCHITECTURE.md) before it can be checked.
-        var known = new[] { "Admin", "Configuration", "Connectors", "Dispatch", "Hosting", "Ingress", "Outbound", "Sources", "Store", "Telemetry", "Verification" };
+        var known = new[] { "Admin", "Conditions", "Configuration", "Connectors", "Dispatch", "Hosting", "Ingress", "Outbound", "Sources", "Store", "Telemetry", "Verification" };
 
         Assert.Equal(known, StageGraph.Read(SourceRoot(), RelayNames()).Stages.Order(StringComparer.Ordinal));
     }

@@ -7,7 +7,7 @@ namespace Relay.Tests.Configuration;
 
 /// <summary>
 /// Keys of relay.yaml that nothing reads. Failure mode: a misspelt <c>sucessBody:</c> under a target, or a <c>when:</c>
-/// on a route, was silently ignored, so the relay started doing something else than the file said.
+/// on a route before Relay read conditions, was silently ignored, so the relay started doing something else than the file said.
 /// </summary>
 public sealed class ConfigKeysTests
 {
@@ -40,9 +40,9 @@ public sealed class ConfigKeysTests
     [Fact]
     public void Load_KeyNoReaderKnowsAndNoneIsClose_ErrorListsTheKnownKeys()
     {
-        var (_, errors) = ConfigLoaderTests.Load("sources:\n  y: { kind: yousign, path: /y, secret: s, routes: [{ target: crm, when: \"type == 'x'\" }] }\n" + Target);
+        var (_, errors) = ConfigLoaderTests.Load("sources:\n  y: { kind: yousign, path: /y, secret: s, routes: [{ target: crm, unless: \"type == 'x'\" }] }\n" + Target);
 
-        Assert.Equal(["sources:y:routes:0:when: is not a known key. Fix its name or remove it. Known keys here: events, tags, target."], errors);
+        Assert.Equal(["sources:y:routes:0:unless: is not a known key. Fix its name or remove it. Known keys here: events, tags, target, when."], errors);
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class ConfigKeysTests
         var (snapshot, errors) = ConfigLoaderTests.Load("""
             store: { retention: soon, prefx: x }
             sources:
-              y: { kind: yousign, path: /y, routes: [{ target: crm, when: x }] }
+              y: { kind: yousign, path: /y, routes: [{ target: crm, whem: x }] }
             targets:
               crm: { url: "http://crm.internal/hook", timeout: 100d, sucessBody: ok }
             """);
@@ -67,7 +67,7 @@ public sealed class ConfigKeysTests
         Assert.Null(snapshot);
         Assert.Equal(
             [
-                "sources:y:routes:0:when:", "sources:y:secret:", "store:prefx:", "store:retention:", "targets:crm:sucessBody:", "targets:crm:timeout:",
+                "sources:y:routes:0:whem:", "sources:y:secret:", "store:prefx:", "store:retention:", "targets:crm:sucessBody:", "targets:crm:timeout:",
             ],
             errors.Select(e => e[..(e.IndexOf(": ", StringComparison.Ordinal) + 1)]).Order(StringComparer.Ordinal));
     }

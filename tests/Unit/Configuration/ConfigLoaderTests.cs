@@ -74,6 +74,43 @@ public sealed class ConfigLoaderTests
         Assert.Equal(8, errors.Count);
     }
 
+    /// <summary>A route's <c>when:</c> is compiled at load: a bad one is a problem under its own key, reported with the rest.</summary>
+    [Fact]
+    public void Load_RouteConditions_CompiledAndBadOnesReportedUnderTheirKeysWithTheOtherProblems()
+    {
+        var (snapshot, errors) = Load("""
+            sources:
+              y:
+                kind: yousign
+                path: /y
+                secret: s
+                routes:
+                  - { target: crm, when: 'body.data.signature_request.external_id.startsWith("crm-")' }
+                  - { target: crm, when: "type ==" }
+                  - { target: crm, when: "bdy.x == 1" }
+                  - { target: nowhere }
+            targets:
+              crm: { url: "http://crm.internal/hook", timeout: soon }
+            """);
+
+        Assert.Null(snapshot);
+        Assert.Equal(
+            ["sources:y:routes:1:when:", "sources:y:routes:2:when:", "sources:y:routes:3:target:", "targets:crm:timeout:"],
+            errors.Select(e => e[..(e.IndexOf(": ", StringComparison.Ordinal) + 1)]).Order(StringComparer.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:y:routes:1:when: is not a valid CEL expression: Line 1:7", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("sources:y:routes:2:when: names 'bdy', which is not a variable.", StringComparison.Ordinal));
+
+        var (valid, none) = Load("""
+            sources:
+              y: { kind: yousign, path: /y, secret: s, routes: [{ target: crm, when: "type.endsWith('.done')" }, { target: crm }] }
+            targets:
+              crm: { url: "http://crm.internal/hook" }
+            """);
+        Assert.Empty(none);
+        Assert.Equal("type.endsWith('.done')", valid!.Config.Sources["y"].Routes[0].When?.Text);
+        Assert.Null(valid.Config.Sources["y"].Routes[1].When);
+    }
+
     [Fact]
     public void Load_StoreDurability_DefaultsToFsyncAndReadsReplicaSettings()
     {

@@ -80,6 +80,32 @@ public sealed class HotReloadTests
     }
 
     /// <summary>
+    /// A reload whose route condition does not compile is refused like any other bad edit: the error names the route's
+    /// <c>when</c>, and the routes in force (with their conditions) keep deciding.
+    /// </summary>
+    [Fact]
+    public async Task Reload_BadCondition_RejectedAndOldConditionKeepsRouting()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        var store = TestStore.Garnet;
+        var good = Yaml("s1", crm, audit: null).Replace("events: [\"*\"]", "events: [\"*\"], when: \"type.endsWith('.done')\"", StringComparison.Ordinal);
+        await using var relay = await RelayHost.StartAsync(store, good);
+        var provider = relay.Services.GetRequiredService<RelayConfigProvider>();
+        var before = provider.Current;
+
+        await relay.RewriteConfigAsync(store, good.Replace("type.endsWith('.done')", "type.endsWith('.done'", StringComparison.Ordinal));
+
+        var error = Assert.Single(provider.LastErrors);
+        Assert.StartsWith("sources:yousign:routes:0:when: is not a valid CEL expression:", error, StringComparison.Ordinal);
+        Assert.Same(before, provider.Current);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("cond-1", "signer.link_opened")))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", "s1", Signing.YousignEvent("cond-2", "signer.done")))).StatusCode);
+        Assert.Equal("signer.done", Assert.Single(await crm.WaitForAsync(1)).Header("X-Relay-Event-Type"));
+        await Task.Delay(300);
+        Assert.Single(crm.Received);
+    }
+
+    /// <summary>
     /// Failure mode: a reload bringing in a target timeout too large for the HTTP handler's timers, after which every
     /// delivery threw. The reload is refused, and deliveries go on with the timeout in force.
     /// </summary>

@@ -40,5 +40,6 @@ function routes(list) {
   return h('ul', { class: 'routes' }, list.map(r => h('li', null,
     '→ ', targetLink(r.target),
     r.events?.length ? [' events ', h('code', null, r.events.join(', '))] : ' every event',
-    r.tags?.length ? [' tags ', h('code', null, r.tags.join(', '))] : null)));
+    r.tags?.length ? [' tags ', h('code', null, r.tags.join(', '))] : null,
+    r.when ? [' when ', h('code', null, r.when)] : null)));
 }
