@@ -9,9 +9,10 @@ internal static class RelayConfigFile
     /// <summary>
     /// Writes the relay.yaml the benchmark runs with: the Yousign source routing <c>signature_request.*</c> to every
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
-    /// so an outage drains within a minute of recovery instead of waiting on production back-offs.
+    /// so an outage drains within a minute of recovery instead of waiting on production back-offs. With
+    /// <paramref name="orderedByKey"/>, every target has <c>ordering: key</c>; otherwise the config is the same.
     /// </summary>
-    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage)
+    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, bool orderedByKey = false)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);
@@ -39,6 +40,10 @@ internal static class RelayConfigFile
             yaml.AppendLine(CultureInfo.InvariantCulture, $"  {sink.Name}:")
                 .AppendLine(CultureInfo.InvariantCulture, $"    url: \"{new Uri(sink.Url, "/webhooks")}\"")
                 .AppendLine(CultureInfo.InvariantCulture, $"    retry: {{ schedule: [{schedule}], jitter: 0.2 }}");
+            if (orderedByKey)
+            {
+                yaml.AppendLine("    ordering: key");
+            }
         }
 
         var path = Path.Combine(folder, "relay.yaml");

@@ -8,7 +8,11 @@ namespace Relay.Load.Scenarios;
 /// <param name="Requests">Upper bound on requests (a closed-model run stops there).</param>
 /// <param name="Events">Distinct events the step may use; fewer than requests when events repeat.</param>
 /// <param name="EventOf">Maps request index to event index; identity when every request is a new event.</param>
-internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliveries, long Requests, long Events, Func<long, long>? EventOf = null);
+/// <param name="OrderingKeys">
+/// When set, event index <c>i</c> belongs to signature request (Yousign's ordering key) <c>i mod OrderingKeys</c>, and the
+/// sinks check the order each key's events arrive in (<see cref="OrderCheck"/>); otherwise every event has its own.
+/// </param>
+internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliveries, long Requests, long Events, Func<long, long>? EventOf = null, int? OrderingKeys = null);
 
 /// <summary>
 /// Everything a scenario works with on one store variant: the three sinks, the relay under test (a fresh one per
@@ -21,6 +25,9 @@ internal sealed class BenchContext : IAsyncDisposable
     private RedisServerProcess? _redis;
     private Ledger? _current;
     private long _nextEvent = 1;
+    private string _scenarioFolder = "";
+    private int _restarts;
+    private bool _relayUsed;
 
     private BenchContext(BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks)
     {
@@ -41,6 +48,9 @@ internal sealed class BenchContext : IAsyncDisposable
     public RelayProcess Relay { get; private set; } = null!;
 
     public HttpClient RelayClient { get; private set; } = null!;
+
+    /// <summary>Whether the running relay's targets have <c>ordering: key</c>.</summary>
+    public bool RelayOrderedByKey { get; private set; }
 
     public IReadOnlyList<FakeTarget> Sinks => _sinks;
 
@@ -71,9 +81,35 @@ internal sealed class BenchContext : IAsyncDisposable
     /// <summary>
     /// Starts a fresh relay on a fresh store (a new embedded data folder, or a new redis-server) in
     /// <paramref name="folder"/>, and warms it up. A fresh one per scenario, so a backlog or a fault left by one
-    /// scenario cannot spill into the next one's ledger. Returns false when the store variant cannot run here.
+    /// scenario cannot spill into the next one's ledger; its targets have <c>ordering: key</c> when
+    /// <paramref name="orderedByKey"/>. Returns false when the store variant cannot run here.
     /// </summary>
-    public async Task<bool> StartRelayAsync(string folder)
+    public Task<bool> StartRelayAsync(string folder, bool orderedByKey)
+    {
+        _scenarioFolder = folder;
+        _restarts = 0;
+        return StartRelayInAsync(folder, orderedByKey);
+    }
+
+    /// <summary>
+    /// Makes sure the next step runs on a relay no step has run on yet, its targets ordered by key or not as asked: the
+    /// running relay when it is such a one, else a fresh relay on a fresh store, in a subfolder of the scenario's folder.
+    /// </summary>
+    public async Task FreshRelayAsync(bool orderedByKey)
+    {
+        if (!_relayUsed && RelayOrderedByKey == orderedByKey)
+        {
+            return;
+        }
+
+        var folder = Directory.CreateDirectory(Path.Combine(_scenarioFolder, $"relay-{++_restarts}")).FullName;
+        if (!await StartRelayInAsync(folder, orderedByKey).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException($"{Store}: the store for a fresh relay could not be started");
+        }
+    }
+
+    private async Task<bool> StartRelayInAsync(string folder, bool orderedByKey)
     {
         await StopRelayAsync().ConfigureAwait(false);
         var connection = "";
@@ -88,9 +124,11 @@ internal sealed class BenchContext : IAsyncDisposable
             connection = _redis.Address;
         }
 
-        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage);
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, orderedByKey);
         Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
         RelayClient = LoadClients.Create(Relay.Url);
+        RelayOrderedByKey = orderedByKey;
+        _relayUsed = false;
         await WarmUpAsync().ConfigureAwait(false);
         return true;
     }
@@ -128,38 +166,83 @@ internal sealed class BenchContext : IAsyncDisposable
     /// <summary>
     /// Runs one step: reads the relay's counters, runs <paramref name="load"/> with a workload that books every
     /// request in a fresh ledger, calls <paramref name="afterLoad"/> (a sink recovering), waits for the deliveries to
-    /// drain, reads the counters again and closes the ledger. Relay memory is sampled throughout.
+    /// drain, reads the counters again and closes the ledger. Relay memory is sampled throughout. A plan with ordering
+    /// keys also has the sinks check the order of each key's events while the step runs.
     /// </summary>
     public async Task<StepResult> RunStepAsync(StepPlan plan, Func<Workload, Task<RunStats>> load, Action? afterLoad = null)
     {
         var ledger = new Ledger([.. Sinks.Select(s => s.Name)], ReserveEvents(plan.Events), plan.Events, plan.ExpectsDeliveries);
+        var order = plan.OrderingKeys is { } keys ? new OrderCheck([.. Sinks.Select(s => s.Name)], ledger.FirstEvent, plan.Events, keys, RelayOrderedByKey) : null;
         var eventOf = plan.EventOf ?? (static index => index);
         var workload = new Workload(
             (index, scheduled) =>
             {
                 var number = ledger.FirstEvent + eventOf(index);
                 ledger.Sent(number, scheduled);
-                return Callbacks.Create(number, plan.EventName);
+                return Callbacks.Create(number, plan.EventName, order?.SignatureRequest(number));
             },
             (index, ok) => ledger.Acknowledged(ledger.FirstEvent + eventOf(index), ok),
             plan.Requests);
 
         var before = await ReadCountersAsync().ConfigureAwait(false);
+        _relayUsed = true;
         Volatile.Write(ref _current, ledger);
+        var answers = order is null ? [] : WatchOrder(order);
         RunStats stats;
         double maxRss;
-        await using (var rss = new RssSampler(Relay.Process))
+        try
         {
+            await using var rss = new RssSampler(Relay.Process);
             stats = await load(workload).ConfigureAwait(false);
             afterLoad?.Invoke();
             await DrainAsync(ledger).ConfigureAwait(false);
             maxRss = rss.Max;
         }
+        finally
+        {
+            for (var i = 0; i < answers.Length; i++)
+            {
+                _sinks[i].Respond = answers[i];
+            }
+        }
 
         var result = ledger.Close(before, await ReadCountersAsync().ConfigureAwait(false));
+        var ordered = order?.Close(ledger.IsAcked);
         Console.WriteLine(LatencyReport.Line($"{Store} {plan.Name}", stats));
         Console.WriteLine(LedgerLine(result, maxRss));
-        return new StepResult(plan.Name, stats, result, maxRss, []);
+        if (ordered is not null)
+        {
+            Console.WriteLine(ordered.Line());
+        }
+
+        return new StepResult(plan.Name, stats, result, maxRss, [], ordered);
+    }
+
+    /// <summary>
+    /// Has every sink report to <paramref name="order"/> when it begins and ends answering a delivery; returns the
+    /// sinks' previous answers, to put back when the step is over.
+    /// </summary>
+    private Func<Microsoft.AspNetCore.Http.HttpContext, int, Task>[] WatchOrder(OrderCheck order)
+    {
+        var answers = _sinks.Select(s => s.Respond).ToArray();
+        for (var i = 0; i < _sinks.Count; i++)
+        {
+            var (sink, answer) = (i, answers[i]);
+            _sinks[i].Respond = async (http, number) =>
+            {
+                var key = order.Entered(sink, http.Request);
+                try
+                {
+                    await answer(http, number).ConfigureAwait(false);
+                }
+                finally
+                {
+                    order.Left(sink, key);
+                }
+            };
+        }
+
+        return answers;
     }
 
     public async ValueTask DisposeAsync()

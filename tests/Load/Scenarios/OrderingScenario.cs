@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace Relay.Load.Scenarios;
+
+/// <summary>
+/// Ordering: what <c>ordering: key</c> costs, and that it holds. Callbacks of <see cref="Keys"/> signature requests
+/// (Yousign's ordering key), each key's sent one at a time by a closed-model load so its accept order is known, fanned
+/// out to the three sinks. The same step runs on a relay whose targets are ordered by key and on one whose targets are
+/// not, otherwise configured alike, each on a fresh relay and store, in interleaved rounds (on, off, off, on, on, off)
+/// so drift on a shared machine falls on both sides; each side's throughput is its median. Throughput is events that
+/// reached all three sinks per second, from the first send to the last arrival, so it counts ingest and the drain of
+/// the backlog ingest outran. At the sinks, every key's events must arrive in accept order and never two at once while
+/// ordered; unordered, both are only reported. The smoke run has only the ordered step, whose checks it needs.
+/// </summary>
+internal sealed class OrderingScenario : IScenario
+{
+    /// <summary>Distinct ordering keys of every step.</summary>
+    public const int Keys = 1000;
+
+    public const string Ordered = "ordering: key";
+    public const string Unordered = "ordering off";
+
+    /// <summary>Ordered over unordered throughput that ordering must keep.</summary>
+    public const double MinShare = 0.75;
+
+    public string Name => "ordering";
+
+    public bool OrderedByKey => true;
+
+    public async Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context)
+    {
+        var settings = context.Settings;
+        bool[] rounds = settings.Smoke ? [true] : [true, false, false, true, true, false];
+        var steps = new List<StepResult>();
+        foreach (var orderedByKey in rounds)
+        {
+            await context.FreshRelayAsync(orderedByKey).ConfigureAwait(false);
+            var side = orderedByKey ? Ordered : Unordered;
+            var name = $"{side} #{steps.Count(s => s.Step.StartsWith(side, StringComparison.Ordinal)) + 1}";
+            var capacity = LoadClients.ClosedCapacity(settings.Duration);
+            steps.Add(await context.RunStepAsync(
+                new StepPlan(name, YousignCallbacks.RoutedEvent, ExpectsDeliveries: true, capacity, capacity, OrderingKeys: Keys),
+                workload => ClosedModelLoad.RunPerKeyAsync("relay " + name, context.RelayClient, workload, settings.Connections, settings.Duration, Keys)).ConfigureAwait(false));
+        }
+
+        Console.WriteLine($"  {context.Store} {Name}: {Summary(steps)}");
+        return steps;
+    }
+
+    /// <summary>Both sides' throughput and the share ordering keeps, or each side's figures when one is missing.</summary>
+    public static string Summary(IReadOnlyList<StepResult> steps) => Cost.Of(steps)?.Line() ?? Cost.Sides(steps);
+
+    /// <summary>Ordered against unordered throughput: the median events/s to all sinks of each side's steps.</summary>
+    internal sealed record Cost(double On, double Off, IReadOnlyList<double> OnSteps, IReadOnlyList<double> OffSteps)
+    {
+        public double Share => On / Off;
+
+        /// <summary>Null unless both sides have a measured step (the smoke run has only the ordered one).</summary>
+        public static Cost? Of(IReadOnlyList<StepResult> steps)
+        {
+            var ordered = PerSecond(steps, Ordered);
+            var unordered = PerSecond(steps, Unordered);
+            return ordered.Count > 0 && unordered.Count > 0 && Median(unordered) > 0
+                ? new Cost(Median(ordered), Median(unordered), ordered, unordered)
+                : null;
+        }
+
+        /// <summary>Each side's figures when there is nothing to compare.</summary>
+        public static string Sides(IReadOnlyList<StepResult> steps) => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{Ordered} {List(PerSecond(steps, Ordered))} events/s, {Unordered} {List(PerSecond(steps, Unordered))} events/s to all sinks; no on/off share without both");
+
+        public string Line() => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{Ordered} {On:0} events/s (median of {List(OnSteps)}), {Unordered} {Off:0} events/s (median of {List(OffSteps)}) to all sinks; on/off {Share:0.00}");
+
+        private static List<double> PerSecond(IReadOnlyList<StepResult> steps, string side) =>
+            [.. steps.Where(s => s.Step.StartsWith(side, StringComparison.Ordinal) && s.Ledger.EventsDeliveredPerSecond is not null).Select(s => s.Ledger.EventsDeliveredPerSecond!.Value)];
+
+        private static double Median(List<double> values)
+        {
+            var sorted = values.Order().ToList();
+            return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+        }
+
+        private static string List(IReadOnlyList<double> values) =>
+            values.Count == 0 ? "none" : string.Join(", ", values.Select(v => v.ToString("0", CultureInfo.InvariantCulture)));
+    }
+}
