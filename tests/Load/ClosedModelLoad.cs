@@ -19,19 +19,22 @@ internal static class ClosedModelLoad
 
     /// <summary>
     /// The closed model with the requests split into <paramref name="keys"/> keys, each key's requests one at a time:
-    /// worker <c>w</c> owns keys <c>w</c>, <c>w + connections</c>, ... and sends their requests in turn, request
-    /// <c>s</c> of key <c>k</c> being index <c>s × keys + k</c>. A key's next request leaves only once the previous one
-    /// was answered, so the order the server accepted a key's requests is their order <c>s</c>.
+    /// worker <c>w</c> owns keys <c>w</c>, <c>w + connections</c>, ... and sends them bursts in turn,
+    /// <paramref name="burst"/> requests of one key back to back, then as many of its next key; request <c>s</c> of key
+    /// <c>k</c> is index <c>s × keys + k</c>. A key's next request leaves only once the previous one was answered, so
+    /// the order the server accepted a key's requests is their order <c>s</c>.
     /// </summary>
-    public static Task<RunStats> RunPerKeyAsync(string name, HttpClient client, Workload workload, int connections, TimeSpan duration, int keys)
+    public static Task<RunStats> RunPerKeyAsync(string name, HttpClient client, Workload workload, int connections, TimeSpan duration, int keys, int burst)
     {
         var workers = Math.Min(connections, keys);
         return RunWorkersAsync(
-            new LoadRun(name, $"closed {workers} connections for {duration.TotalSeconds:0.#}s, {keys} keys"),
+            new LoadRun(name, $"closed {workers} connections for {duration.TotalSeconds:0.#}s, {keys} keys in bursts of {burst}"),
             client, workload, workers, duration, (worker, turn) =>
             {
                 var owned = ((keys - 1 - worker) / workers) + 1;
-                return (turn / owned * keys) + worker + (turn % owned * workers);
+                var bursts = turn / burst;
+                var sequence = (bursts / owned * burst) + (turn % burst);
+                return (sequence * keys) + worker + (bursts % owned * workers);
             });
     }
 

@@ -4,8 +4,10 @@ namespace Relay.Load.Scenarios;
 
 /// <summary>
 /// Ordering: what <c>ordering: key</c> costs, and that it holds. Callbacks of <see cref="Keys"/> signature requests
-/// (Yousign's ordering key), each key's sent one at a time by a closed-model load so its accept order is known, fanned
-/// out to the three sinks. The same step runs on a relay whose targets are ordered by key and on one whose targets are
+/// (Yousign's ordering key) in bursts of <see cref="Burst"/> per signature request, as a signing sends them
+/// (<c>signer.done</c>, then <c>signature_request.done</c>, ...), fanned out to the three sinks. A closed-model load
+/// sends each key's callbacks one at a time, so its accept order is known, and a burst's callbacks back to back, so
+/// they wait in the relay's queues side by side, where an unordered target delivers them at once. The same step runs on a relay whose targets are ordered by key and on one whose targets are
 /// not, otherwise configured alike, each on a fresh relay and store, in interleaved rounds (on, off, off, on, on, off)
 /// so drift on a shared machine falls on both sides; each side's throughput is its median. Throughput is events that
 /// reached all three sinks per second, from the first send to the last arrival, so it counts ingest and the drain of
@@ -16,6 +18,9 @@ internal sealed class OrderingScenario : IScenario
 {
     /// <summary>Distinct ordering keys of every step.</summary>
     public const int Keys = 1000;
+
+    /// <summary>Callbacks of one signature request sent back to back before the load moves to another.</summary>
+    public const int Burst = 4;
 
     public const string Ordered = "ordering: key";
     public const string Unordered = "ordering off";
@@ -40,7 +45,7 @@ internal sealed class OrderingScenario : IScenario
             var capacity = LoadClients.ClosedCapacity(settings.Duration);
             steps.Add(await context.RunStepAsync(
                 new StepPlan(name, YousignCallbacks.RoutedEvent, ExpectsDeliveries: true, capacity, capacity, OrderingKeys: Keys),
-                workload => ClosedModelLoad.RunPerKeyAsync("relay " + name, context.RelayClient, workload, settings.Connections, settings.Duration, Keys)).ConfigureAwait(false));
+                workload => ClosedModelLoad.RunPerKeyAsync("relay " + name, context.RelayClient, workload, settings.Connections, settings.Duration, Keys, Burst)).ConfigureAwait(false));
         }
 
         Console.WriteLine($"  {context.Store} {Name}: {Summary(steps)}");
