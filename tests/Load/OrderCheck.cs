@@ -16,12 +16,14 @@ internal sealed record OrderResult(int Keys, bool Enforced, IReadOnlyList<SinkOr
 {
     public bool Held => Problems.Count == 0;
 
-    /// <summary>The console line under a step's ledger line.</summary>
-    public string Line()
+    /// <summary>The console line under a step's ledger line, with the step's throughput and CPU cost.</summary>
+    public string Line(StepResult step)
     {
         var sinks = string.Join(" | ", Sinks.Select(s => $"{s.Sink} {s.OutOfOrder} out of order, {s.Overlapping} overlapping (max {s.MaxInFlightPerKey} in flight per key)"));
         var verdict = !Enforced ? "reported only" : Held ? "held" : "FAILED: " + string.Join("; ", Problems);
-        return string.Create(CultureInfo.InvariantCulture, $"    order: {Keys} keys, ordering {(Enforced ? "key" : "off")} | {sinks} | {verdict}");
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"    order: {Keys} keys, ordering {(Enforced ? "key" : "off")}, {step.Ledger.EventsDeliveredPerSecond:0} events/s to all sinks, CPU {step.CpuMsPerEvent:0.00} ms/event | {sinks} | {verdict}");
     }
 }
 

@@ -188,6 +188,7 @@ internal sealed class BenchContext : IAsyncDisposable
         _relayUsed = true;
         Volatile.Write(ref _current, ledger);
         var answers = order is null ? [] : WatchOrder(order);
+        var (relayCpu, storeCpu) = (Relay.Process.CpuTime(), _redis?.CpuTime());
         RunStats stats;
         double maxRss;
         try
@@ -195,7 +196,11 @@ internal sealed class BenchContext : IAsyncDisposable
             await using var rss = new RssSampler(Relay.Process);
             stats = await load(workload).ConfigureAwait(false);
             afterLoad?.Invoke();
-            await DrainAsync(ledger).ConfigureAwait(false);
+            var drainStarted = Stopwatch.GetTimestamp();
+            await DrainAsync(ledger, drainStarted).ConfigureAwait(false);
+            relayCpu = Relay.Process.CpuTime() - relayCpu;
+            storeCpu = _redis?.CpuTime() - storeCpu;
+            await AwaitDepthSampleAsync(ledger, drainStarted).ConfigureAwait(false);
             maxRss = rss.Max;
         }
         finally
@@ -207,15 +212,15 @@ internal sealed class BenchContext : IAsyncDisposable
         }
 
         var result = ledger.Close(before, await ReadCountersAsync().ConfigureAwait(false));
-        var ordered = order?.Close(ledger.IsAcked);
+        var step = new StepResult(plan.Name, stats, result, maxRss, [], relayCpu is { } cpu ? new CpuUse(cpu.TotalSeconds, storeCpu?.TotalSeconds) : null, order?.Close(ledger.IsAcked));
         Console.WriteLine(LatencyReport.Line($"{Store} {plan.Name}", stats));
         Console.WriteLine(LedgerLine(result, maxRss));
-        if (ordered is not null)
+        if (step.Order is not null)
         {
-            Console.WriteLine(ordered.Line());
+            Console.WriteLine(step.Order.Line(step));
         }
 
-        return new StepResult(plan.Name, stats, result, maxRss, [], ordered);
+        return step;
     }
 
     /// <summary>
@@ -269,12 +274,10 @@ internal sealed class BenchContext : IAsyncDisposable
     /// Waits until every acked event has reached every sink. It stops early when nothing has arrived for a while and
     /// the relay reports nothing left to send (lost or dead-lettered events: the ledger will say which), when nothing
     /// has arrived for <see cref="BenchSettings.DrainStall"/>, or at <see cref="BenchSettings.DrainLimit"/>; a backlog
-    /// that is still moving is waited for. Then it waits for a queue-depth sample taken after the last delivery (the
-    /// relay samples every 5 s), so the closing counters are current.
+    /// that is still moving is waited for.
     /// </summary>
-    private async Task DrainAsync(Ledger ledger)
+    private async Task DrainAsync(Ledger ledger, long started)
     {
-        var started = Stopwatch.GetTimestamp();
         while (ledger.ExpectsDeliveries && !ledger.AllAckedDelivered && Stopwatch.GetElapsedTime(started) < BenchSettings.DrainLimit)
         {
             await Task.Delay(250).ConfigureAwait(false);
@@ -285,7 +288,14 @@ internal sealed class BenchContext : IAsyncDisposable
                 break;
             }
         }
+    }
 
+    /// <summary>
+    /// Waits for a queue-depth sample taken after the last delivery (the relay samples every 5 s), so the closing
+    /// counters are current.
+    /// </summary>
+    private async Task AwaitDepthSampleAsync(Ledger ledger, long started)
+    {
         var sampled = Math.Max(ledger.LastArrival, started) + (long)(5.5 * Stopwatch.Frequency);
         var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), sampled);
         if (wait > TimeSpan.Zero)

@@ -55,8 +55,14 @@ internal sealed class OrderingScenario : IScenario
     /// <summary>Both sides' throughput and the share ordering keeps, or each side's figures when one is missing.</summary>
     public static string Summary(IReadOnlyList<StepResult> steps) => Cost.Of(steps)?.Line() ?? Cost.Sides(steps);
 
-    /// <summary>Ordered against unordered throughput: the median events/s to all sinks of each side's steps.</summary>
-    internal sealed record Cost(double On, double Off, IReadOnlyList<double> OnSteps, IReadOnlyList<double> OffSteps)
+    /// <summary>
+    /// Ordered against unordered throughput: the median events/s to all sinks of each side's steps, and, to show how
+    /// much the machine moved between steps, the share within each round (its two steps ran one after the other).
+    /// Beside it the median CPU (relay and store) per event of each side: the work each event took, which shows whether
+    /// ordering costs work or only waiting (other load on the machine sways it too, if less).
+    /// </summary>
+    internal sealed record Cost(
+        double On, double Off, IReadOnlyList<double> OnSteps, IReadOnlyList<double> OffSteps, IReadOnlyList<double> RoundShares, double? CpuOn, double? CpuOff)
     {
         public double Share => On / Off;
 
@@ -65,8 +71,11 @@ internal sealed class OrderingScenario : IScenario
         {
             var ordered = PerSecond(steps, Ordered);
             var unordered = PerSecond(steps, Unordered);
+            List<double> rounds = [.. steps.Chunk(2).Where(r => r.Length == 2).Select(RoundShare).OfType<double>()];
+            List<double> cpuOn = [.. Of(steps, Ordered).Select(s => s.CpuMsPerEvent).OfType<double>()];
+            List<double> cpuOff = [.. Of(steps, Unordered).Select(s => s.CpuMsPerEvent).OfType<double>()];
             return ordered.Count > 0 && unordered.Count > 0 && Median(unordered) > 0
-                ? new Cost(Median(ordered), Median(unordered), ordered, unordered)
+                ? new Cost(Median(ordered), Median(unordered), ordered, unordered, rounds, cpuOn.Count > 0 ? Median(cpuOn) : null, cpuOff.Count > 0 ? Median(cpuOff) : null)
                 : null;
         }
 
@@ -75,12 +84,23 @@ internal sealed class OrderingScenario : IScenario
             CultureInfo.InvariantCulture,
             $"{Ordered} {List(PerSecond(steps, Ordered))} events/s, {Unordered} {List(PerSecond(steps, Unordered))} events/s to all sinks; no on/off share without both");
 
-        public string Line() => string.Create(
-            CultureInfo.InvariantCulture,
-            $"{Ordered} {On:0} events/s (median of {List(OnSteps)}), {Unordered} {Off:0} events/s (median of {List(OffSteps)}) to all sinks; on/off {Share:0.00}");
+        public string Line()
+        {
+            var rounds = string.Join(", ", RoundShares.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)));
+            var cpu = CpuOn is { } on && CpuOff is { } off ? string.Create(CultureInfo.InvariantCulture, $"; CPU {on:0.00} against {off:0.00} ms/event ({on / off:0.00})") : "";
+            return string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Ordered} {On:0} events/s (median of {List(OnSteps)}), {Unordered} {Off:0} events/s (median of {List(OffSteps)}) to all sinks; on/off {Share:0.00} (per round {rounds}){cpu}");
+        }
+
+        private static IEnumerable<StepResult> Of(IReadOnlyList<StepResult> steps, string side) => steps.Where(s => s.Step.StartsWith(side, StringComparison.Ordinal));
 
         private static List<double> PerSecond(IReadOnlyList<StepResult> steps, string side) =>
-            [.. steps.Where(s => s.Step.StartsWith(side, StringComparison.Ordinal) && s.Ledger.EventsDeliveredPerSecond is not null).Select(s => s.Ledger.EventsDeliveredPerSecond!.Value)];
+            [.. Of(steps, side).Select(s => s.Ledger.EventsDeliveredPerSecond).OfType<double>()];
+
+        /// <summary>On over off within one round of two steps; null unless it has one measured step of each side.</summary>
+        private static double? RoundShare(StepResult[] round) =>
+            PerSecond(round, Ordered) is [var on] && PerSecond(round, Unordered) is [var off] && off > 0 ? on / off : null;
 
         private static double Median(List<double> values)
         {
