@@ -79,10 +79,12 @@ internal sealed class OrderingScenario : IScenario
                 : null;
         }
 
-        /// <summary>Each side's figures when there is nothing to compare.</summary>
-        public static string Sides(IReadOnlyList<StepResult> steps) => string.Create(
-            CultureInfo.InvariantCulture,
-            $"{Ordered} {List(PerSecond(steps, Ordered))} events/s, {Unordered} {List(PerSecond(steps, Unordered))} events/s to all sinks; no on/off share without both");
+        /// <summary>The figures of the side that was measured, when there is nothing to compare.</summary>
+        public static string Sides(IReadOnlyList<StepResult> steps)
+        {
+            var measured = ((string[])[Ordered, Unordered]).Where(side => PerSecond(steps, side).Count > 0).Select(side => $"{side} {List(PerSecond(steps, side))}").ToList();
+            return measured.Count == 0 ? "no step measured" : $"{string.Join(", ", measured)} events/s to all sinks; no on/off share without steps of both";
+        }
 
         public string Line()
         {
