@@ -7,12 +7,15 @@ namespace Relay.Load.Scenarios;
 /// (Yousign's ordering key) in bursts of <see cref="Burst"/> per signature request, as a signing sends them
 /// (<c>signer.done</c>, then <c>signature_request.done</c>, ...), fanned out to the three sinks. A closed-model load
 /// sends each key's callbacks one at a time, so its accept order is known, and a burst's callbacks back to back, so
-/// they wait in the relay's queues side by side, where an unordered target delivers them at once. The same step runs on a relay whose targets are ordered by key and on one whose targets are
-/// not, otherwise configured alike, each on a fresh relay and store, in interleaved rounds (on, off, off, on, on, off)
-/// so drift on a shared machine falls on both sides; each side's throughput is its median. Throughput is events that
-/// reached all three sinks per second, from the first send to the last arrival, so it counts ingest and the drain of
-/// the backlog ingest outran. At the sinks, every key's events must arrive in accept order and never two at once while
-/// ordered; unordered, both are only reported. The smoke run has only the ordered step, whose checks it needs.
+/// they wait in the relay's queues side by side, where an unordered target delivers them at once.
+/// <para>
+/// The same step runs on a relay whose targets are ordered by key and on one whose targets are not, otherwise
+/// configured alike, each on a fresh relay and store, in interleaved rounds (on, off, off, on, on, off) so drift on a
+/// shared machine falls on both sides; each side's throughput is its median. Throughput is events that reached all
+/// three sinks per second, from the first send to the last arrival, so it counts ingest and the drain of the backlog
+/// ingest outran. At the sinks, every key's events must arrive in accept order and never two at once while ordered;
+/// unordered, both are only reported. The smoke run has only the ordered step, whose checks it needs.
+/// </para>
 /// </summary>
 internal sealed class OrderingScenario : IScenario
 {
