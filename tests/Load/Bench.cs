@@ -62,7 +62,7 @@ internal static class Bench
         Console.WriteLine($"report: {json}");
         foreach (var failed in results.Where(r => !r.Passed))
         {
-            Console.WriteLine($"FAILED {failed.Store} {failed.Scenario}: {failed.Error ?? string.Join("; ", failed.Steps.SelectMany(s => s.Ledger.Problems))}");
+            Console.WriteLine($"FAILED {failed.Store} {failed.Scenario}: {failed.Error ?? string.Join("; ", failed.Steps.SelectMany(s => s.Problems))}");
         }
 
         Console.WriteLine($"load: took {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMinutes:0.0} min");
@@ -101,7 +101,7 @@ internal static class Bench
 
             try
             {
-                if (!await context.StartRelayAsync(Directory.CreateDirectory(Path.Combine(folder, store, scenario.Name)).FullName).ConfigureAwait(false))
+                if (!await context.StartRelayAsync(Directory.CreateDirectory(Path.Combine(folder, store, scenario.Name)).FullName, scenario.OrderedByKey).ConfigureAwait(false))
                 {
                     var skipped = $"{store}: skipped, redis-server is not installed (apt-get install redis-server)";
                     Console.WriteLine(skipped);

@@ -9,17 +9,45 @@ namespace Relay.Load;
 /// </summary>
 internal static class ClosedModelLoad
 {
-    public static async Task<RunStats> RunAsync(string name, HttpClient client, Workload workload, int connections, TimeSpan duration)
+    public static Task<RunStats> RunAsync(string name, HttpClient client, Workload workload, int connections, TimeSpan duration)
     {
-        var run = new LoadRun(name, $"closed {connections} connections for {duration.TotalSeconds:0.#}s");
         long nextIndex = -1;
+        return RunWorkersAsync(
+            new LoadRun(name, $"closed {connections} connections for {duration.TotalSeconds:0.#}s"),
+            client, workload, connections, duration, (_, _) => Interlocked.Increment(ref nextIndex));
+    }
+
+    /// <summary>
+    /// The closed model with the requests split into <paramref name="keys"/> keys, each key's requests one at a time:
+    /// worker <c>w</c> owns keys <c>w</c>, <c>w + connections</c>, ... and sends them bursts in turn,
+    /// <paramref name="burst"/> requests of one key back to back, then as many of its next key; request <c>s</c> of key
+    /// <c>k</c> is index <c>s × keys + k</c>. A key's next request leaves only once the previous one was answered, so
+    /// the order the server accepted a key's requests is their order <c>s</c>.
+    /// </summary>
+    public static Task<RunStats> RunPerKeyAsync(string name, HttpClient client, Workload workload, int connections, TimeSpan duration, int keys, int burst)
+    {
+        var workers = Math.Min(connections, keys);
+        return RunWorkersAsync(
+            new LoadRun(name, $"closed {workers} connections for {duration.TotalSeconds:0.#}s, {keys} keys in bursts of {burst}"),
+            client, workload, workers, duration, (worker, turn) =>
+            {
+                var owned = ((keys - 1 - worker) / workers) + 1;
+                var bursts = turn / burst;
+                var sequence = (bursts / owned * burst) + (turn % burst);
+                return (sequence * keys) + worker + (bursts % owned * workers);
+            });
+    }
+
+    /// <param name="indexOf">Worker number and its turn (0, 1, ...) to the index of the request it sends next.</param>
+    private static async Task<RunStats> RunWorkersAsync(LoadRun run, HttpClient client, Workload workload, int workers, TimeSpan duration, Func<int, long, long> indexOf)
+    {
         run.Start();
         var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
         {
-            while (Stopwatch.GetTimestamp() < end)
+            for (long turn = 0; Stopwatch.GetTimestamp() < end; turn++)
             {
-                var index = Interlocked.Increment(ref nextIndex);
+                var index = indexOf(worker, turn);
                 if (index >= workload.Capacity)
                 {
                     return;
@@ -27,8 +55,7 @@ internal static class ClosedModelLoad
 
                 await run.SendAsync(client, workload, index, Stopwatch.GetTimestamp()).ConfigureAwait(false);
             }
-        }));
-        await Task.WhenAll(workers).ConfigureAwait(false);
+        }))).ConfigureAwait(false);
         return run.Finish();
     }
 }

@@ -25,12 +25,29 @@ internal sealed record LatencyStats(long Count, double Mean, double P50, double 
 internal sealed record RunStats(
     string Name, string Model, long Ok, long Failed, double Rps, double Seconds, LatencyStats Latency, IReadOnlyDictionary<string, long> Failures);
 
-/// <summary>One step of a scenario: its load, its closed ledger, the relay's peak memory, and baselines run at the same rate.</summary>
-internal sealed record StepResult(string Step, RunStats Load, LedgerResult Ledger, double? MaxRssMb, IReadOnlyList<RunStats> BaselinesAtRate);
+/// <summary>CPU seconds the relay and, with Redis, redis-server used from a step's start until every acked event had reached every sink.</summary>
+internal sealed record CpuUse(double RelaySeconds, double? StoreSeconds)
+{
+    public double Seconds => RelaySeconds + (StoreSeconds ?? 0);
+}
+
+/// <summary>
+/// One step of a scenario: its load, its closed ledger, the relay's peak memory, baselines run at the same rate, the
+/// CPU the relay and its store used, and for a step whose events share ordering keys, its order check.
+/// </summary>
+internal sealed record StepResult(
+    string Step, RunStats Load, LedgerResult Ledger, double? MaxRssMb, IReadOnlyList<RunStats> BaselinesAtRate, CpuUse? Cpu = null, OrderResult? Order = null)
+{
+    /// <summary>Relay and store CPU milliseconds per event that reached all sinks; null when none did or CPU was not read.</summary>
+    public double? CpuMsPerEvent => Cpu is not null && Ledger.AllSinks is { Count: > 0 } all ? Cpu.Seconds * 1000 / all.Count : null;
+
+    /// <summary>Why the step failed: its ledger's problems, then its order check's; none when it passed.</summary>
+    public IReadOnlyList<string> Problems => [.. Ledger.Problems, .. Order?.Problems ?? []];
+}
 
 internal sealed record ScenarioResult(string Store, string Scenario, IReadOnlyList<StepResult> Steps, string? Error)
 {
-    public bool Passed => Error is null && Steps.All(s => s.Ledger.Balanced);
+    public bool Passed => Error is null && Steps.All(s => s.Problems.Count == 0);
 }
 
 internal sealed record TargetVerdict(string Target, string Verdict, string Detail);
@@ -129,6 +146,24 @@ internal static class LatencyReport
             Count(s.Step.Ledger.Pending), s.Step.MaxRssMb is { } rss ? rss.ToString("0", CultureInfo.InvariantCulture) : "",
             s.Step.Ledger.Balanced ? "balanced" : "FAILED: " + string.Join("; ", s.Step.Ledger.Problems)]).ToList();
         Table(md, ["store", "scenario", "step", "sent", "requests", "acked", "relay new", "relay dup", .. sinkNames, "pending", "relay RSS max MB", "ledger"], ledgerRows);
+
+        var orderRows = Steps(report).Where(s => s.Step.Order is not null).Select(s => (IReadOnlyList<string>)[
+            s.Scenario.Store, s.Step.Step, Number(s.Step.Ledger.EventsDeliveredPerSecond), Number(s.Step.Load.Rps),
+            s.Step.CpuMsPerEvent is { } cpu ? cpu.ToString("0.00", CultureInfo.InvariantCulture) : "",
+            .. sinkNames.Select(n => s.Step.Order!.Sinks.FirstOrDefault(k => k.Sink == n) is { } k ? $"{Count(k.OutOfOrder)} / {Count(k.Overlapping)} ({k.MaxInFlightPerKey})" : ""),
+            !s.Step.Order!.Enforced ? "reported only" : s.Step.Order.Held ? "held" : "FAILED: " + string.Join("; ", s.Step.Order.Problems)]).ToList();
+        if (orderRows.Count > 0)
+        {
+            md.AppendLine("## Ordered delivery").AppendLine();
+            md.AppendLine("Per sink: events out of order / deliveries that overlapped another of their key (most of one key in flight at once). Events/s reached all sinks, from the first send to the last arrival; acked RPS is the load's; CPU is the relay's and redis-server's from the step's start until every acked event had reached every sink, per event that reached all sinks.").AppendLine();
+            Table(md, ["store", "step", "events/s to all sinks", "acked RPS", "CPU ms/event", .. sinkNames, "order"], orderRows);
+            foreach (var scenario in report.Scenarios.Where(s => s.Steps.Any(step => step.Order is not null)))
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {scenario.Store}: {Scenarios.OrderingScenario.Summary(scenario.Steps)}");
+            }
+
+            md.AppendLine();
+        }
 
         var errors = report.Scenarios.Where(s => s.Error is not null).ToList();
         if (errors.Count > 0)

@@ -109,6 +109,10 @@ internal sealed class Ledger
         }
     }
 
+    /// <summary>Whether event <paramref name="eventNumber"/> of this step was acknowledged at least once.</summary>
+    public bool IsAcked(long eventNumber) =>
+        eventNumber >= FirstEvent && eventNumber < FirstEvent + Capacity && Volatile.Read(ref _acks[eventNumber - FirstEvent]) > 0;
+
     /// <summary>Records a delivery at sink number <paramref name="sink"/>; deliveries of other steps' events are counted as stray.</summary>
     public void Arrived(int sink, Arrival arrival)
     {

@@ -12,14 +12,15 @@ internal static class RelayConfigFile
     /// <summary>
     /// Writes the relay.yaml the benchmark runs with: the Yousign source routing <c>signature_request.*</c> to every
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
-    /// so an outage drains within a minute of recovery instead of waiting on production back-offs.
+    /// so an outage drains within a minute of recovery instead of waiting on production back-offs. With
+    /// <paramref name="orderedByKey"/>, every target has <c>ordering: key</c>; otherwise the config is the same.
     /// </summary>
     /// <param name="withConditions">
     /// Instead, every route lets the ingest events (<see cref="YousignCallbacks.UnroutedEvent"/>) through its
     /// <c>events</c> glob and decides with a <c>when:</c> over the body, false for them: the same events, still
     /// delivered nowhere, but each now costs a body parse and three evaluations (the conditions scenario).
     /// </param>
-    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, bool withConditions = false)
+    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, bool withConditions = false, bool orderedByKey = false)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);
@@ -60,6 +61,10 @@ internal static class RelayConfigFile
             yaml.AppendLine(CultureInfo.InvariantCulture, $"  {sink.Name}:")
                 .AppendLine(CultureInfo.InvariantCulture, $"    url: \"{new Uri(sink.Url, "/webhooks")}\"")
                 .AppendLine(CultureInfo.InvariantCulture, $"    retry: {{ schedule: [{schedule}], jitter: 0.2 }}");
+            if (orderedByKey)
+            {
+                yaml.AppendLine("    ordering: key");
+            }
         }
 
         // Replaced whole, as editors do: a relay running on the file reloads it and must never read half of it.

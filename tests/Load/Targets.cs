@@ -1,4 +1,5 @@
 using System.Globalization;
+using Relay.Load.Scenarios;
 
 namespace Relay.Load;
 
@@ -36,7 +37,7 @@ internal static class Targets
                 : new TargetVerdict(name, Skip, "not measured"));
 
             name = $"end-to-end on {store}, 3 sinks: sustained deliveries/s ≥ 0.5× YARP rps";
-            var e2e = Find(scenarios, store, "end-to-end", Scenarios.EndToEndScenario.SustainedStep);
+            var e2e = Find(scenarios, store, "end-to-end", EndToEndScenario.SustainedStep);
             verdicts.Add(e2e?.Ledger.EventsDeliveredPerSecond is { } perSecond && yarp is > 0
                 ? AtLeast(name, perSecond / yarp.Value, 0.5, $"{perSecond:0} events/s reached all 3 sinks ({perSecond * 3:0} deliveries/s) = {perSecond / yarp.Value:0.00}× YARP ({yarp:0} rps), offered {e2e.Load.Model}")
                 : new TargetVerdict(name, Skip, "not measured"));
@@ -53,6 +54,12 @@ internal static class Targets
             verdicts.Add(Find(scenarios, store, "end-to-end", "50% of max") is { MaxRssMb: { } rss } step
                 ? AtMost(name, rss, MaxRssMb, "MB", $"max {rss:0} MB at {step.Load.Rps:0} rps")
                 : new TargetVerdict(name, Skip, "not measured"));
+
+            name = $"ordering on {store}: end-to-end events/s with ordering: key ≥ {OrderingScenario.MinShare:0.00}× without";
+            var ordering = scenarios.FirstOrDefault(s => s.Store == store && s.Scenario == "ordering");
+            verdicts.Add(ordering is null ? new TargetVerdict(name, Skip, "not measured")
+                : OrderingScenario.Cost.Of(ordering.Steps) is { } cost ? AtLeast(name, cost.Share, OrderingScenario.MinShare, cost.Line())
+                : new TargetVerdict(name, Skip, "needs both sides; the smoke run has only the ordered step"));
         }
 
         return verdicts;

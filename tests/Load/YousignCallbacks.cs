@@ -5,8 +5,8 @@ namespace Relay.Load;
 
 /// <summary>
 /// Builds the load: Yousign callbacks signed exactly as Yousign signs them (the test suite's signing code, shared),
-/// each with a unique <c>event_id</c> and its own signature request (so events spread over the store's partitions),
-/// and the event number in <see cref="EventHeader"/> so sinks can tell which event arrived.
+/// each with a unique <c>event_id</c> and by default its own signature request (so events spread over the store's
+/// partitions), and the event number in <see cref="EventHeader"/> so sinks can tell which event arrived.
 /// </summary>
 internal sealed class YousignCallbacks(string runId)
 {
@@ -22,10 +22,14 @@ internal sealed class YousignCallbacks(string runId)
     /// <summary>Matches no route: stored and acked, delivered nowhere, so ingest is measured on its own.</summary>
     public const string UnroutedEvent = "document.load_ingest";
 
-    public HttpRequestMessage Create(long eventNumber, string eventName)
+    /// <param name="signatureRequest">
+    /// The event's <c>data.signature_request.id</c>, Yousign's ordering key; by default one of its own (<c>sr-</c> and
+    /// the event number).
+    /// </param>
+    public HttpRequestMessage Create(long eventNumber, string eventName, string? signatureRequest = null)
     {
         var number = eventNumber.ToString(CultureInfo.InvariantCulture);
-        var body = Signing.YousignEvent($"{runId}-{number}", eventName, "sr-" + number);
+        var body = Signing.YousignEvent($"{runId}-{number}", eventName, signatureRequest ?? "sr-" + number);
         var request = Signing.YousignRequest(Path, Secret, body);
         request.Headers.TryAddWithoutValidation(EventHeader, number);
         return request;

@@ -70,6 +70,9 @@ internal sealed partial class RedisServerProcess : IDisposable
     /// <summary>Resident memory of redis-server in MB (VmRSS); null when it is not running.</summary>
     public double? ResidentMegabytes() => _process?.ResidentMegabytes();
 
+    /// <summary>CPU time redis-server has used so far (user + system); null when it is not running.</summary>
+    public TimeSpan? CpuTime() => _process?.CpuTime();
+
     /// <summary>SIGKILL: the store vanishes mid-conversation.</summary>
     public void Kill() => _process?.Kill();
 

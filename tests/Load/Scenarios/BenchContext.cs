@@ -8,7 +8,11 @@ namespace Relay.Load.Scenarios;
 /// <param name="Requests">Upper bound on requests (a closed-model run stops there).</param>
 /// <param name="Events">Distinct events the step may use; fewer than requests when events repeat.</param>
 /// <param name="EventOf">Maps request index to event index; identity when every request is a new event.</param>
-internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliveries, long Requests, long Events, Func<long, long>? EventOf = null);
+/// <param name="OrderingKeys">
+/// When set, event index <c>i</c> belongs to signature request (Yousign's ordering key) <c>i mod OrderingKeys</c>, and the
+/// sinks check the order each key's events arrive in (<see cref="OrderCheck"/>); otherwise every event has its own.
+/// </param>
+internal sealed record StepPlan(string Name, string EventName, bool ExpectsDeliveries, long Requests, long Events, Func<long, long>? EventOf = null, int? OrderingKeys = null);
 
 /// <summary>
 /// Everything a scenario works with on one store variant: the three sinks, the relay under test (a fresh one per
@@ -22,6 +26,9 @@ internal sealed class BenchContext : IAsyncDisposable
     private Ledger? _current;
     private long _nextEvent = 1;
     private string _connection = "";
+    private string _scenarioFolder = "";
+    private int _restarts;
+    private bool _relayUsed;
 
     private BenchContext(BenchSettings settings, string store, BaselineServers baselines, YousignCallbacks callbacks)
     {
@@ -42,6 +49,9 @@ internal sealed class BenchContext : IAsyncDisposable
     public RelayProcess Relay { get; private set; } = null!;
 
     public HttpClient RelayClient { get; private set; } = null!;
+
+    /// <summary>Whether the running relay's targets have <c>ordering: key</c>.</summary>
+    public bool RelayOrderedByKey { get; private set; }
 
     public IReadOnlyList<FakeTarget> Sinks => _sinks;
 
@@ -75,10 +85,35 @@ internal sealed class BenchContext : IAsyncDisposable
     /// <summary>
     /// Starts a fresh relay on a fresh store (a new embedded data folder, or a new redis-server) in
     /// <paramref name="folder"/>, and warms it up. A fresh one per scenario, so a backlog or a fault left by one
-    /// scenario cannot spill into the next one's ledger. Returns false when the store variant cannot run here.
+    /// scenario cannot spill into the next one's ledger; its targets have <c>ordering: key</c> when
+    /// <paramref name="orderedByKey"/>. Returns false when the store variant cannot run here.
     /// </summary>
-    /// <param name="withConditions">Routes decided by a <c>when:</c> each (see <see cref="RelayConfigFile.Write"/>).</param>
-    public async Task<bool> StartRelayAsync(string folder, bool withConditions = false)
+    public Task<bool> StartRelayAsync(string folder, bool orderedByKey = false)
+    {
+        _scenarioFolder = folder;
+        _restarts = 0;
+        return StartRelayInAsync(folder, orderedByKey);
+    }
+
+    /// <summary>
+    /// Makes sure the next step runs on a relay no step has run on yet, its targets ordered by key or not as asked: the
+    /// running relay when it is such a one, else a fresh relay on a fresh store, in a subfolder of the scenario's folder.
+    /// </summary>
+    public async Task FreshRelayAsync(bool orderedByKey)
+    {
+        if (!_relayUsed && RelayOrderedByKey == orderedByKey)
+        {
+            return;
+        }
+
+        var folder = Directory.CreateDirectory(Path.Combine(_scenarioFolder, $"relay-{++_restarts}")).FullName;
+        if (!await StartRelayInAsync(folder, orderedByKey).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException($"{Store}: the store for a fresh relay could not be started");
+        }
+    }
+
+    private async Task<bool> StartRelayInAsync(string folder, bool orderedByKey)
     {
         await StopRelayAsync().ConfigureAwait(false);
         var connection = "";
@@ -95,9 +130,11 @@ internal sealed class BenchContext : IAsyncDisposable
 
         RelayFolder = folder;
         _connection = connection;
-        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, withConditions);
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, withConditions: false, orderedByKey);
         Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
         RelayClient = LoadClients.Create(Relay.Url);
+        RelayOrderedByKey = orderedByKey;
+        _relayUsed = false;
         await WarmUpAsync().ConfigureAwait(false);
         return true;
     }
@@ -108,7 +145,7 @@ internal sealed class BenchContext : IAsyncDisposable
     /// </summary>
     public async Task ReconfigureAsync(bool withConditions)
     {
-        RelayConfigFile.Write(RelayFolder, _connection, _sinks, Settings.Outage, withConditions);
+        RelayConfigFile.Write(RelayFolder, _connection, _sinks, Settings.Outage, withConditions, RelayOrderedByKey);
         using var admin = LoadClients.Create(Relay.Url);
         admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RelayConfigFile.AdminKey);
         var deadline = Stopwatch.GetTimestamp() + (15 * Stopwatch.Frequency);
@@ -162,38 +199,88 @@ internal sealed class BenchContext : IAsyncDisposable
     /// <summary>
     /// Runs one step: reads the relay's counters, runs <paramref name="load"/> with a workload that books every
     /// request in a fresh ledger, calls <paramref name="afterLoad"/> (a sink recovering), waits for the deliveries to
-    /// drain, reads the counters again and closes the ledger. Relay memory is sampled throughout.
+    /// drain, reads the counters again and closes the ledger. Relay memory is sampled throughout. A plan with ordering
+    /// keys also has the sinks check the order of each key's events while the step runs.
     /// </summary>
     public async Task<StepResult> RunStepAsync(StepPlan plan, Func<Workload, Task<RunStats>> load, Action? afterLoad = null)
     {
         var ledger = new Ledger([.. Sinks.Select(s => s.Name)], ReserveEvents(plan.Events), plan.Events, plan.ExpectsDeliveries);
+        var order = plan.OrderingKeys is { } keys ? new OrderCheck([.. Sinks.Select(s => s.Name)], ledger.FirstEvent, plan.Events, keys, RelayOrderedByKey) : null;
         var eventOf = plan.EventOf ?? (static index => index);
         var workload = new Workload(
             (index, scheduled) =>
             {
                 var number = ledger.FirstEvent + eventOf(index);
                 ledger.Sent(number, scheduled);
-                return Callbacks.Create(number, plan.EventName);
+                return Callbacks.Create(number, plan.EventName, order?.SignatureRequest(number));
             },
             (index, ok) => ledger.Acknowledged(ledger.FirstEvent + eventOf(index), ok),
             plan.Requests);
 
         var before = await ReadCountersAsync().ConfigureAwait(false);
+        _relayUsed = true;
         Volatile.Write(ref _current, ledger);
+        var answers = order is null ? [] : WatchOrder(order);
+        var (relayCpu, storeCpu) = (Relay.Process.CpuTime(), _redis?.CpuTime());
         RunStats stats;
         double maxRss;
-        await using (var rss = new RssSampler(Relay.Process))
+        try
         {
+            await using var rss = new RssSampler(Relay.Process);
             stats = await load(workload).ConfigureAwait(false);
             afterLoad?.Invoke();
-            await DrainAsync(ledger).ConfigureAwait(false);
+            var drainStarted = Stopwatch.GetTimestamp();
+            await DrainAsync(ledger, drainStarted).ConfigureAwait(false);
+            relayCpu = Relay.Process.CpuTime() - relayCpu;
+            storeCpu = _redis?.CpuTime() - storeCpu;
+            await AwaitDepthSampleAsync(ledger, drainStarted).ConfigureAwait(false);
             maxRss = rss.Max;
+        }
+        finally
+        {
+            for (var i = 0; i < answers.Length; i++)
+            {
+                _sinks[i].Respond = answers[i];
+            }
         }
 
         var result = ledger.Close(before, await ReadCountersAsync().ConfigureAwait(false));
+        var step = new StepResult(plan.Name, stats, result, maxRss, [], relayCpu is { } cpu ? new CpuUse(cpu.TotalSeconds, storeCpu?.TotalSeconds) : null, order?.Close(ledger.IsAcked));
         Console.WriteLine(LatencyReport.Line($"{Store} {plan.Name}", stats));
         Console.WriteLine(LedgerLine(result, maxRss));
-        return new StepResult(plan.Name, stats, result, maxRss, []);
+        if (step.Order is not null)
+        {
+            Console.WriteLine(step.Order.Line(step));
+        }
+
+        return step;
+    }
+
+    /// <summary>
+    /// Has every sink report to <paramref name="order"/> when it begins and ends answering a delivery; returns the
+    /// sinks' previous answers, to put back when the step is over.
+    /// </summary>
+    private Func<Microsoft.AspNetCore.Http.HttpContext, int, Task>[] WatchOrder(OrderCheck order)
+    {
+        var answers = _sinks.Select(s => s.Respond).ToArray();
+        for (var i = 0; i < _sinks.Count; i++)
+        {
+            var (sink, answer) = (i, answers[i]);
+            _sinks[i].Respond = async (http, number) =>
+            {
+                var key = order.Entered(sink, http.Request);
+                try
+                {
+                    await answer(http, number).ConfigureAwait(false);
+                }
+                finally
+                {
+                    order.Left(sink, key);
+                }
+            };
+        }
+
+        return answers;
     }
 
     public async ValueTask DisposeAsync()
@@ -220,12 +307,10 @@ internal sealed class BenchContext : IAsyncDisposable
     /// Waits until every acked event has reached every sink. It stops early when nothing has arrived for a while and
     /// the relay reports nothing left to send (lost or dead-lettered events: the ledger will say which), when nothing
     /// has arrived for <see cref="BenchSettings.DrainStall"/>, or at <see cref="BenchSettings.DrainLimit"/>; a backlog
-    /// that is still moving is waited for. Then it waits for a queue-depth sample taken after the last delivery (the
-    /// relay samples every 5 s), so the closing counters are current.
+    /// that is still moving is waited for.
     /// </summary>
-    private async Task DrainAsync(Ledger ledger)
+    private async Task DrainAsync(Ledger ledger, long started)
     {
-        var started = Stopwatch.GetTimestamp();
         while (ledger.ExpectsDeliveries && !ledger.AllAckedDelivered && Stopwatch.GetElapsedTime(started) < BenchSettings.DrainLimit)
         {
             await Task.Delay(250).ConfigureAwait(false);
@@ -236,7 +321,14 @@ internal sealed class BenchContext : IAsyncDisposable
                 break;
             }
         }
+    }
 
+    /// <summary>
+    /// Waits for a queue-depth sample taken after the last delivery (the relay samples every 5 s), so the closing
+    /// counters are current.
+    /// </summary>
+    private async Task AwaitDepthSampleAsync(Ledger ledger, long started)
+    {
         var sampled = Math.Max(ledger.LastArrival, started) + (long)(5.5 * Stopwatch.Frequency);
         var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), sampled);
         if (wait > TimeSpan.Zero)

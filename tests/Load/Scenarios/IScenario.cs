@@ -5,6 +5,12 @@ internal interface IScenario
 {
     string Name { get; }
 
+    /// <summary>
+    /// Whether the relay started for the scenario has its targets ordered by key (<c>ordering: key</c>); a scenario
+    /// may start others itself (<see cref="BenchContext.FreshRelayAsync"/>).
+    /// </summary>
+    bool OrderedByKey => false;
+
     Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context);
 }
 
@@ -12,5 +18,5 @@ internal interface IScenario
 internal static class ScenarioCatalog
 {
     public static readonly IReadOnlyList<IScenario> All =
-        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario(), new ConditionsScenario()];
+        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario(), new ConditionsScenario(), new OrderingScenario()];
 }
