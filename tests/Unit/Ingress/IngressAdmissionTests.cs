@@ -181,6 +181,27 @@ public sealed class IngressAdmissionTests
         Assert.Contains(errors, e => e.StartsWith("ingress:maxBufferedBytes: ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Config_AckBudget_DefaultsToOneSecond()
+    {
+        var (snapshot, _) = Configuration.ConfigLoaderTests.Load("targets:\n  crm: { url: \"http://crm.internal/hook\" }\n");
+        Assert.Equal(TimeSpan.FromSeconds(1), snapshot!.Config.Ingress.AckBudget);
+
+        var (set, _) = Configuration.ConfigLoaderTests.Load("ingress: { ackBudget: 750ms }\n");
+        Assert.Equal(TimeSpan.FromMilliseconds(750), set!.Config.Ingress.AckBudget);
+    }
+
+    [Theory]
+    [InlineData("50ms", "50ms is too short; use at least 100ms.")]
+    [InlineData("2m", "2m is too long; use at most 1m.")]
+    [InlineData("soon", "'soon' is not a duration.")]
+    public void Config_AckBudgetOutOfBounds_RefusedSayingWhatToWrite(string value, string error)
+    {
+        var (refused, errors) = Configuration.ConfigLoaderTests.Load($"ingress: {{ ackBudget: {value} }}\n");
+        Assert.Null(refused);
+        Assert.Contains(errors, e => e.StartsWith("ingress:ackBudget: " + error, StringComparison.Ordinal));
+    }
+
     /// <summary>A Yousign event made about <paramref name="bytes"/> longer by a note field.</summary>
     private static string Padded(string eventId, int bytes) =>
         Signing.YousignEvent(eventId).Replace("\"sandbox\":false", "\"sandbox\":false,\"note\":\"" + new string('x', bytes) + "\"", StringComparison.Ordinal);
