@@ -5,21 +5,30 @@ using Relay.Telemetry;
 namespace Relay.Ingress;
 
 /// <summary>
-/// The one admission point of webhook ingress, ahead of reading a body: at most <c>ingress.maxConcurrentRequests</c>
-/// webhook requests are read, verified and stored at once, up to <c>ingress.queueLimit</c> more wait for a turn (oldest
+/// The one admission point of webhook ingress, once a body is read: at most <c>ingress.maxConcurrentRequests</c>
+/// webhook requests are verified and stored at once, up to <c>ingress.queueLimit</c> more wait for a turn (oldest
 /// first), and past that a request is refused, to be answered <c>503</c> with <c>Retry-After</c>. A request in flight
-/// holds its body several times over (read buffer, copy, store command), so this is what bounds ingress memory.
+/// holds its body several times over (copy, store command), so this is what bounds ingress work and memory.
+/// <para>
+/// A request waits only while it could still be acked within <c>ingress.ackBudget</c> of its start: it gives up at
+/// start + budget − <see cref="AckTime"/> (the recent time from a turn to an ack), so its vendor gets a 503 to retry
+/// rather than an ack it may already have stopped waiting for. A request that finds a turn free takes it whatever its
+/// age (refusing it would not make its ack sooner); once admitted, it goes on to its durable write and ack.
+/// </para>
 /// Pass-through and admin requests never come here. The limits follow config reloads: a change starts a new limiter,
 /// and requests admitted or queued by the old one finish under it.
 /// </summary>
 internal sealed class IngressAdmission
 {
     private readonly RelayConfigProvider _configProvider;
+    private readonly TimeProvider _time;
+    private readonly AckTimeEstimate _ackTime = new();
     private Gate? _gate;
 
-    public IngressAdmission(RelayConfigProvider configProvider, RelayMetrics metrics)
+    public IngressAdmission(RelayConfigProvider configProvider, RelayMetrics metrics, TimeProvider time)
     {
         _configProvider = configProvider;
+        _time = time;
         metrics.ObserveIngressAdmission(() => Load);
     }
 
@@ -37,21 +46,53 @@ internal sealed class IngressAdmission
         }
     }
 
+    /// <summary>The recent time from a turn to an ack (<see cref="AckTimeEstimate"/>); zero before the first ack.</summary>
+    public TimeSpan AckTime => _ackTime.Current;
+
     /// <summary>
-    /// Waits for a turn. Returns the lease to dispose once the request is answered, or null when the limit and the queue
-    /// are both full. Throws <see cref="OperationCanceledException"/> when the client goes away while queued.
+    /// Waits for a turn for a request that started at <paramref name="startedAt"/> (a <see cref="TimeProvider"/>
+    /// timestamp), at most until it could no longer be acked within the ack budget. Dispose the turn once the request is
+    /// answered. Throws <see cref="OperationCanceledException"/> when the client goes away while queued.
     /// </summary>
-    public async ValueTask<RateLimitLease?> EnterAsync(CancellationToken aborted)
+    public async ValueTask<IngressTurn> EnterAsync(long startedAt, CancellationToken aborted)
     {
-        var lease = await Limiter().AcquireAsync(1, aborted).ConfigureAwait(false);
+        var limiter = Limiter();
+        var lease = limiter.AttemptAcquire();
         if (lease.IsAcquired)
         {
-            return lease;
+            return new IngressTurn(lease, _time.GetTimestamp());
         }
 
         lease.Dispose();
-        return null;
+        var wait = _configProvider.Current.Config.Ingress.AckBudget - _ackTime.Current - _time.GetElapsedTime(startedAt);
+        if (wait <= TimeSpan.Zero)
+        {
+            return new IngressTurn(AdmissionOutcome.Late);
+        }
+
+        using var deadline = new CancellationTokenSource(wait, _time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(aborted, deadline.Token);
+        try
+        {
+            lease = await limiter.AcquireAsync(1, either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            // The limiter has taken it out of the queue.
+            return new IngressTurn(AdmissionOutcome.Late);
+        }
+
+        if (lease.IsAcquired)
+        {
+            return new IngressTurn(lease, _time.GetTimestamp());
+        }
+
+        lease.Dispose();
+        return new IngressTurn(AdmissionOutcome.Full);
     }
+
+    /// <summary>The request holding <paramref name="turn"/> has been acked: its time from turn to ack joins the estimate.</summary>
+    public void Acked(in IngressTurn turn) => _ackTime.Record(_time.GetElapsedTime(turn.AdmittedAt));
 
     private ConcurrencyLimiter Limiter()
     {
@@ -80,4 +121,38 @@ internal sealed class IngressAdmission
     }
 
     private sealed record Gate(int Permits, int Queue, ConcurrencyLimiter Limiter);
+}
+
+/// <summary>Whether a webhook request got a turn, and if not, why.</summary>
+internal enum AdmissionOutcome
+{
+    Admitted,
+
+    /// <summary>Every turn taken and the queue full.</summary>
+    Full,
+
+    /// <summary>No turn came while the request could still be acked within <c>ingress.ackBudget</c>.</summary>
+    Late,
+}
+
+/// <summary>A webhook request's turn, or why it got none. Disposing it gives the turn back.</summary>
+internal readonly struct IngressTurn : IDisposable
+{
+    private readonly RateLimitLease? _lease;
+
+    public IngressTurn(RateLimitLease lease, long admittedAt)
+    {
+        _lease = lease;
+        AdmittedAt = admittedAt;
+        Outcome = AdmissionOutcome.Admitted;
+    }
+
+    public IngressTurn(AdmissionOutcome refused) => Outcome = refused;
+
+    public AdmissionOutcome Outcome { get; }
+
+    /// <summary>When the turn was given (a <see cref="TimeProvider"/> timestamp).</summary>
+    public long AdmittedAt { get; }
+
+    public void Dispose() => _lease?.Dispose();
 }
