@@ -10,10 +10,11 @@ namespace Relay.Ingress;
 /// first), and past that a request is refused, to be answered <c>503</c> with <c>Retry-After</c>. A request in flight
 /// holds its body several times over (copy, store command), so this is what bounds ingress work and memory.
 /// <para>
-/// A request waits only while it could still be acked within <c>ingress.ackBudget</c> of its start: it gives up at
-/// start + budget − <see cref="AckTime"/> (the recent time from a turn to an ack), so its vendor gets a 503 to retry
-/// rather than an ack it may already have stopped waiting for. A request that finds a turn free takes it whatever its
-/// age (refusing it would not make its ack sooner); once admitted, it goes on to its durable write and ack.
+/// A request is given a turn only while it could still be acked within <c>ingress.ackBudget</c> of its start: it
+/// stops waiting at start + budget − <see cref="AckTime"/> (the recent time from a turn to an ack), so its vendor gets
+/// a 503 to retry rather than an ack it may already have stopped waiting for, and a turn that comes (or is free) later
+/// than that is handed back, unless no other webhook request is in progress: one always is, so the estimate keeps
+/// learning while the store is slower than the budget. Once admitted, a request goes on to its durable write and ack.
 /// </para>
 /// Pass-through and admin requests never come here. The limits follow config reloads: a change starts a new limiter,
 /// and requests admitted or queued by the old one finish under it.
@@ -56,51 +57,60 @@ internal sealed class IngressAdmission
     /// </summary>
     public async ValueTask<IngressTurn> EnterAsync(long startedAt, CancellationToken aborted)
     {
-        var limiter = Limiter();
-        var lease = limiter.AttemptAcquire();
-        if (lease.IsAcquired)
+        var gate = Current();
+        var lease = gate.Limiter.AttemptAcquire();
+        if (!lease.IsAcquired)
         {
-            return new IngressTurn(lease, _time.GetTimestamp());
+            lease.Dispose();
+            var wait = TimeLeft(startedAt);
+            if (wait <= TimeSpan.Zero)
+            {
+                return new IngressTurn(AdmissionOutcome.Late);
+            }
+
+            using var deadline = new CancellationTokenSource(wait, _time);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(aborted, deadline.Token);
+            try
+            {
+                lease = await gate.Limiter.AcquireAsync(1, either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                // The limiter has taken it out of the queue.
+                return new IngressTurn(AdmissionOutcome.Late);
+            }
+
+            if (!lease.IsAcquired)
+            {
+                lease.Dispose();
+                return new IngressTurn(AdmissionOutcome.Full);
+            }
         }
 
-        lease.Dispose();
-        var wait = _configProvider.Current.Config.Ingress.AckBudget - _ackTime.Current - _time.GetElapsedTime(startedAt);
-        if (wait <= TimeSpan.Zero)
+        // A turn, kept while the ack can still come in time by the current estimate; or when no other webhook request is
+        // in progress, so that one always is: its ack tells how long acks take now, when the store is slower than the budget.
+        if (TimeLeft(startedAt) < TimeSpan.Zero && gate.Permits - gate.Limiter.GetStatistics()!.CurrentAvailablePermits > 1)
         {
+            lease.Dispose();
             return new IngressTurn(AdmissionOutcome.Late);
         }
 
-        using var deadline = new CancellationTokenSource(wait, _time);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(aborted, deadline.Token);
-        try
-        {
-            lease = await limiter.AcquireAsync(1, either.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-        {
-            // The limiter has taken it out of the queue.
-            return new IngressTurn(AdmissionOutcome.Late);
-        }
-
-        if (lease.IsAcquired)
-        {
-            return new IngressTurn(lease, _time.GetTimestamp());
-        }
-
-        lease.Dispose();
-        return new IngressTurn(AdmissionOutcome.Full);
+        return new IngressTurn(lease, _time.GetTimestamp());
     }
 
     /// <summary>The request holding <paramref name="turn"/> has been acked: its time from turn to ack joins the estimate.</summary>
     public void Acked(in IngressTurn turn) => _ackTime.Record(_time.GetElapsedTime(turn.AdmittedAt));
 
-    private ConcurrencyLimiter Limiter()
+    /// <summary>How long a request that started at <paramref name="startedAt"/> may still wait for a turn and be acked in time.</summary>
+    private TimeSpan TimeLeft(long startedAt) => _configProvider.Current.Config.Ingress.AckBudget - _ackTime.Current - _time.GetElapsedTime(startedAt);
+
+    private Gate Current()
     {
         var ingress = _configProvider.Current.Config.Ingress;
         var gate = Volatile.Read(ref _gate);
         if (gate is not null && gate.Permits == ingress.MaxConcurrentRequests && gate.Queue == ingress.QueueLimit)
         {
-            return gate.Limiter;
+            return gate;
         }
 
         var fresh = new Gate(ingress.MaxConcurrentRequests, ingress.QueueLimit, new ConcurrencyLimiter(new ConcurrencyLimiterOptions
@@ -112,12 +122,12 @@ internal sealed class IngressAdmission
         var seen = Interlocked.CompareExchange(ref _gate, fresh, gate);
         if (ReferenceEquals(seen, gate))
         {
-            return fresh.Limiter;
+            return fresh;
         }
 
         // Another request installed the new limits first.
         fresh.Limiter.Dispose();
-        return seen!.Limiter;
+        return seen!;
     }
 
     private sealed record Gate(int Permits, int Queue, ConcurrencyLimiter Limiter);

@@ -250,21 +250,35 @@ public sealed class IngressAdmissionTests
     }
 
     [Fact]
-    public async Task AckBudget_TurnFree_AdmittedHoweverLongTheBodyTook()
+    public async Task AckBudget_TurnFreeButTooLate_HandedBackUnlessNothingElseIsInProgress()
     {
         var time = new VirtualTime();
         await using var app = await FakeTarget.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 0, configure: time.Use);
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 2, queue: 0, configure: time.Use);
         var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
-
-        // Five times the budget to send its body; a free turn is taken all the same, as refusing would not ack it sooner.
         var body = Signing.YousignEvent("slow-sender");
-        using var slow = await SendHeadAsync(relay, body, sendBody: 10);
+
+        // Twice the budget to send its body: a free turn would only give a late ack, so it is handed back.
+        using (var other = await TakeTurnAsync(relay))
+        {
+            using var late = await SendHeadAsync(relay, body, sendBody: 10);
+            await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
+            time.Clock.Advance(TimeSpan.FromSeconds(2));
+            await late.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
+            var answer = await ReadAnswerAsync(late);
+            Assert.StartsWith("HTTP/1.1 503 ", answer, StringComparison.Ordinal);
+            Assert.Contains("\r\nRetry-After: 5\r\n", answer, StringComparison.Ordinal);
+        }
+
+        // With nothing else in progress it is taken all the same: some request must be, for the relay to learn how long
+        // acks take now.
+        await WaitUntilAsync(() => budget.Held == 0, TimeSpan.FromSeconds(10));
+        using var alone = await SendHeadAsync(relay, body, sendBody: 10);
         await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
         time.Clock.Advance(TimeSpan.FromSeconds(5));
-        await slow.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
-        Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(slow), StringComparison.Ordinal);
+        await alone.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
+        Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(alone), StringComparison.Ordinal);
         Assert.Single(await crm.WaitForAsync(1));
     }
 
