@@ -6,12 +6,16 @@ namespace Relay.Load;
 /// <summary>The relay.yaml of one benchmark run.</summary>
 internal static class RelayConfigFile
 {
+    /// <summary>The admin key of every benchmark relay (the admin API is on, so its latency can be measured).</summary>
+    public const string AdminKey = "load-admin-key-0123456789";
+
     /// <summary>
     /// Writes the relay.yaml the benchmark runs with: the Yousign source routing <c>signature_request.*</c> to every
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
-    /// so an outage drains within a minute of recovery instead of waiting on production back-offs.
+    /// so an outage drains within a minute of recovery instead of waiting on production back-offs. Every other path
+    /// passes through to <paramref name="passThrough"/>, and the admin API answers to <see cref="AdminKey"/>.
     /// </summary>
-    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage)
+    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, Uri passThrough)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);
@@ -22,6 +26,13 @@ internal static class RelayConfigFile
             .AppendLine(CultureInfo.InvariantCulture, $"  dataDir: \"{Path.Combine(folder, "data")}\"")
             .AppendLine("  retention: 1h")
             .AppendLine("  dedupeWindow: 1h")
+            .AppendLine("admin:")
+            .AppendLine(CultureInfo.InvariantCulture, $"  apiKeys: [\"{AdminKey}\"]")
+            .AppendLine("reverseProxy:")
+            .AppendLine("  routes:")
+            .AppendLine("    app: { clusterId: app, match: { path: \"{**catch-all}\" } }")
+            .AppendLine("  clusters:")
+            .AppendLine(CultureInfo.InvariantCulture, $"    app: {{ destinations: {{ d1: {{ address: \"{passThrough}\" }} }} }}")
             .AppendLine("sources:")
             .AppendLine("  yousign:")
             .AppendLine("    kind: yousign")

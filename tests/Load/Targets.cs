@@ -14,8 +14,10 @@ internal static class Targets
 
     private const double MaxP99Ms = 20;
     private const double MaxRssMb = 300;
+    private const double MaxProbeP99Ms = 1000;
 
-    public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<RunStats> baselines, IReadOnlyList<ScenarioResult> scenarios)
+    /// <param name="smoke">A smoke run's overload lasts seconds: too short to judge, so its targets are skipped.</param>
+    public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<RunStats> baselines, IReadOnlyList<ScenarioResult> scenarios, bool smoke)
     {
         var yarp = baselines.FirstOrDefault(b => b.Name == LatencyReport.YarpBaseline)?.Rps;
         var verdicts = new List<TargetVerdict>
@@ -41,6 +43,8 @@ internal static class Targets
             verdicts.Add(Find(scenarios, store, "end-to-end", "50% of max") is { MaxRssMb: { } rss } step
                 ? AtMost(name, rss, MaxRssMb, "MB", $"max {rss:0} MB at {step.Load.Rps:0} rps")
                 : new TargetVerdict(name, Skip, "not measured"));
+
+            verdicts.AddRange(Overload(scenarios, store, smoke));
         }
 
         return verdicts;
@@ -61,6 +65,35 @@ internal static class Targets
             yield return $"slow-target on {slow.Store}: {string.Join(", ", sinks)}; relay RSS max {step.MaxRssMb:0} MB"
                 + (healthy?.MaxRssMb is { } rss ? $" (all healthy: {rss:0} MB)" : "") + ".";
         }
+    }
+
+    /// <summary>At twice the relay's maximum rate: every ack within the ack budget, and pass-through and admin still answering.</summary>
+    private static IEnumerable<TargetVerdict> Overload(IReadOnlyList<ScenarioResult> scenarios, string store, bool smoke)
+    {
+        var budget = Scenarios.OverloadScenario.AckBudget.TotalMilliseconds;
+        var acks = $"overload on {store} at 2× max: every ack within ingress.ackBudget ({budget:0} ms)";
+        var others = $"overload on {store}: pass-through and admin p99 ≤ {MaxProbeP99Ms:0} ms";
+        var step = Find(scenarios, store, "overload", Scenarios.OverloadScenario.StepName);
+        if (step is null || smoke)
+        {
+            var why = step is null ? "not measured" : "smoke run: seconds of overload are too short to judge";
+            yield return new TargetVerdict(acks, Skip, why);
+            yield return new TargetVerdict(others, Skip, why);
+            yield break;
+        }
+
+        var ok = step.Load.OkLatency;
+        var outcomes = step.Ledger.RelayOutcomes;
+        yield return AtMost(
+            acks, ok.Max, budget, "ms",
+            $"{step.Load.Ok} acked, p99 {Ms(ok.P99)}, max {Ms(ok.Max)}; {step.Load.Failures.GetValueOrDefault("HTTP 503")} answered 503 "
+            + $"(late {outcomes.GetValueOrDefault("late")}, overloaded {outcomes.GetValueOrDefault("overloaded")}); the relay timed {step.RelayAcksOverBudget} acks over the budget; offered {step.Load.Model}");
+
+        var under = step.Probes.Where(p => p.Name.EndsWith(Scenarios.OverloadScenario.UnderOverload, StringComparison.Ordinal)).ToList();
+        var detail = string.Join(", ", step.Probes.Select(p => $"{p.Name} p99 {Ms(p.Latency.P99)}" + (p.Failed > 0 ? $" ({p.Failed} failed)" : "")));
+        yield return under.Count == 0
+            ? new TargetVerdict(others, Skip, "not measured")
+            : AtMost(others, under.Max(p => p.Latency.P99), MaxProbeP99Ms, "ms", detail);
     }
 
     private static TargetVerdict Throughput(IReadOnlyList<ScenarioResult> scenarios, string store, double share, double? yarp)

@@ -88,7 +88,7 @@ internal sealed class BenchContext : IAsyncDisposable
             connection = _redis.Address;
         }
 
-        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage);
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, Baselines.KestrelUrl);
         Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
         RelayClient = LoadClients.Create(Relay.Url);
         await WarmUpAsync().ConfigureAwait(false);

@@ -5,6 +5,9 @@ internal interface IScenario
 {
     string Name { get; }
 
+    /// <summary>Whether it runs on <paramref name="store"/> in this run; every scenario runs on every store unless it says otherwise.</summary>
+    bool RunsOn(BenchSettings settings, string store) => true;
+
     Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context);
 }
 
@@ -12,5 +15,5 @@ internal interface IScenario
 internal static class ScenarioCatalog
 {
     public static readonly IReadOnlyList<IScenario> All =
-        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario()];
+        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario(), new OverloadScenario()];
 }
