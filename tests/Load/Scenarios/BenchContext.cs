@@ -175,9 +175,12 @@ internal sealed class BenchContext : IAsyncDisposable
     {
         var sinks = string.Join(" ", ledger.Sinks.Select(s => $"{s.Sink} {s.Delivered}" + (s.Dead > 0 ? $" ({s.Dead} dead)" : "") + (s.Redelivered > 0 ? $" (+{s.Redelivered} redelivered)" : "")));
         var verdict = ledger.Balanced ? "balanced" : "FAILED: " + string.Join("; ", ledger.Problems);
+
+        // Requests the relay refused with 503 (and why), when there were any: the harness sees only the status.
+        var refused = string.Join(" ", ((string[])["late", "overloaded", "unavailable"]).Where(o => ledger.RelayOutcomes.GetValueOrDefault(o) > 0).Select(o => $"{o} {ledger.RelayOutcomes[o]}"));
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB | {verdict}");
+            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates}{(refused.Length > 0 ? " refused " + refused : "")} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB | {verdict}");
     }
 
     private Task<RelayCounters> ReadCountersAsync() => RelayCounters.ReadAsync(RelayClient, RelayClient.BaseAddress!);
