@@ -176,7 +176,6 @@ public sealed class IngressAdmissionTests
         await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 4, configure: time.Use);
         using var requests = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.ingress.requests");
         var admission = relay.Services.GetRequiredService<IngressAdmission>();
-        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
         var body = Signing.YousignEvent("late");
 
         using (var taken = await TakeTurnAsync(relay))
@@ -186,10 +185,7 @@ public sealed class IngressAdmissionTests
             Assert.Equal(TimeSpan.Zero, admission.AckTime);
 
             // The request starts, and 600 ms pass on the relay's clock while its body arrives: they count.
-            using var late = await SendHeadAsync(relay, body, sendBody: 10);
-            await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
-            time.Clock.Advance(TimeSpan.FromMilliseconds(600));
-            await late.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
+            using var late = await SendSlowlyAsync(relay, time, body, TimeSpan.FromMilliseconds(600));
             await WaitUntilAsync(() => admission.Load == (1, 1), TimeSpan.FromSeconds(10));
 
             // 999 ms after its start it still waits for the turn.
@@ -262,10 +258,7 @@ public sealed class IngressAdmissionTests
         // Twice the budget to send its body: a free turn would only give a late ack, so it is handed back.
         using (var other = await TakeTurnAsync(relay))
         {
-            using var late = await SendHeadAsync(relay, body, sendBody: 10);
-            await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
-            time.Clock.Advance(TimeSpan.FromSeconds(2));
-            await late.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
+            using var late = await SendSlowlyAsync(relay, time, body, TimeSpan.FromSeconds(2));
             var answer = await ReadAnswerAsync(late);
             Assert.StartsWith("HTTP/1.1 503 ", answer, StringComparison.Ordinal);
             Assert.Contains("\r\nRetry-After: 5\r\n", answer, StringComparison.Ordinal);
@@ -274,10 +267,7 @@ public sealed class IngressAdmissionTests
         // With nothing else in progress it is taken all the same: some request must be, for the relay to learn how long
         // acks take now.
         await WaitUntilAsync(() => budget.Held == 0, TimeSpan.FromSeconds(10));
-        using var alone = await SendHeadAsync(relay, body, sendBody: 10);
-        await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
-        time.Clock.Advance(TimeSpan.FromSeconds(5));
-        await alone.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
+        using var alone = await SendSlowlyAsync(relay, time, body, TimeSpan.FromSeconds(5));
         Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(alone), StringComparison.Ordinal);
         Assert.Single(await crm.WaitForAsync(1));
     }
@@ -333,6 +323,20 @@ public sealed class IngressAdmissionTests
         var head = "POST /hooks/yousign HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
             + $"X-Yousign-Signature-256: {Signing.YousignSignature(Secret, body)}\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n";
         await socket.GetStream().WriteAsync(Encoding.UTF8.GetBytes(head + body[..sendBody]));
+        return socket;
+    }
+
+    /// <summary>
+    /// Sends a signed Yousign request whose body takes <paramref name="taking"/> of the relay's clock to arrive: the head
+    /// and a few bytes, then, once the relay is reading it, the rest. No other body may be in progress.
+    /// </summary>
+    private static async Task<TcpClient> SendSlowlyAsync(RelayHost relay, VirtualTime time, string body, TimeSpan taking)
+    {
+        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
+        var socket = await SendHeadAsync(relay, body, sendBody: 10);
+        await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
+        time.Clock.Advance(taking);
+        await socket.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
         return socket;
     }
 
