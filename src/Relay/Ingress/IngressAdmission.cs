@@ -23,13 +23,14 @@ internal sealed class IngressAdmission
 {
     private readonly RelayConfigProvider _configProvider;
     private readonly TimeProvider _time;
-    private readonly AckTimeEstimate _ackTime = new();
+    private readonly AckTimeEstimate _ackTime;
     private Gate? _gate;
 
     public IngressAdmission(RelayConfigProvider configProvider, RelayMetrics metrics, TimeProvider time)
     {
         _configProvider = configProvider;
         _time = time;
+        _ackTime = new AckTimeEstimate(time);
         metrics.ObserveIngressAdmission(() => Load);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Relay.Ingress;
 
 namespace Relay.Tests.Ingress;
@@ -8,10 +9,12 @@ public sealed class AckTimeEstimateTests
     private static readonly TimeSpan Fast = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan Slow = TimeSpan.FromMilliseconds(300);
 
+    private readonly FakeTimeProvider _clock = new();
+
     [Fact]
     public void Record_RareSlowAck_IgnoredUnderOnePercent()
     {
-        var estimate = new AckTimeEstimate();
+        var estimate = new AckTimeEstimate(_clock);
         Assert.Equal(TimeSpan.Zero, estimate.Current);
         Record(estimate, Fast, AckTimeEstimate.Window);
         Assert.Equal(Fast, estimate.Current);
@@ -28,7 +31,7 @@ public sealed class AckTimeEstimateTests
     [Fact]
     public void Record_StoreSlowsThenRecovers_EstimateFollowsWithinTheWindow()
     {
-        var estimate = new AckTimeEstimate();
+        var estimate = new AckTimeEstimate(_clock);
         Record(estimate, Fast, AckTimeEstimate.Window);
 
         // Acks slow down: one refresh later the estimate has them.
@@ -39,6 +42,22 @@ public sealed class AckTimeEstimateTests
         Record(estimate, Fast, AckTimeEstimate.Window - AckTimeEstimate.RefreshEvery);
         Assert.Equal(Slow, estimate.Current);
         Record(estimate, Fast, AckTimeEstimate.RefreshEvery);
+        Assert.Equal(Fast, estimate.Current);
+    }
+
+    [Fact]
+    public void Record_FewAcksAfterASlowSpell_SlowSpellForgottenAfterTheHorizon()
+    {
+        var estimate = new AckTimeEstimate(_clock);
+        Record(estimate, Slow, 20);
+        Assert.Equal(Slow, estimate.Current);
+
+        // A fast ack within the horizon does not outweigh the slow ones; once they are older than the horizon, it does.
+        _clock.Advance(AckTimeEstimate.Horizon / 2);
+        estimate.Record(Fast);
+        Assert.Equal(Slow, estimate.Current);
+        _clock.Advance(AckTimeEstimate.Horizon / 2 + TimeSpan.FromMilliseconds(1));
+        estimate.Record(Fast);
         Assert.Equal(Fast, estimate.Current);
     }
 
