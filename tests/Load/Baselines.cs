@@ -71,6 +71,9 @@ internal sealed class BaselineServers : IAsyncDisposable
 
     public double? YarpMaxRps => _maxRuns.FirstOrDefault(r => r.Name == LatencyReport.YarpBaseline)?.Rps;
 
+    /// <summary>The bare Kestrel server: the application the relay passes other paths through to.</summary>
+    public Uri KestrelUrl { get; private set; } = null!;
+
     public static async Task<BaselineServers> StartAsync(string folder)
     {
         var servers = new BaselineServers();
@@ -78,6 +81,7 @@ internal sealed class BaselineServers : IAsyncDisposable
         {
             var (kestrel, kestrelUrl) = await StartOneAsync(Baselines.Kestrel, null, Path.Combine(folder, "baseline-kestrel.log")).ConfigureAwait(false);
             servers._processes.Add(kestrel);
+            servers.KestrelUrl = kestrelUrl;
             var (yarp, yarpUrl) = await StartOneAsync(Baselines.Yarp, kestrelUrl, Path.Combine(folder, "baseline-yarp.log")).ConfigureAwait(false);
             servers._processes.Add(yarp);
             servers._servers = [(LatencyReport.KestrelBaseline, LoadClients.Create(kestrelUrl)), (LatencyReport.YarpBaseline, LoadClients.Create(yarpUrl))];

@@ -91,7 +91,14 @@ internal static class Bench
         await using var context = await BenchContext.StartAsync(settings, store, baselines, callbacks).ConfigureAwait(false);
         foreach (var scenario in ScenarioCatalog.All.Where(s => s is IngestScenario || settings.Scenarios.Contains(s.Name)))
         {
+            if (!scenario.RunsOn(settings, store))
+            {
+                Console.WriteLine($"{store} {scenario.Name}: not run on this store in a {settings.Mode} run");
+                continue;
+            }
+
             Console.WriteLine($"{store} {scenario.Name}");
+            var scenarioStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             if (scenario is not IngestScenario && context.MaxIngestRate <= 0)
             {
                 // Every later scenario's rate is a share of ingest's maximum; without it they would send nothing.
@@ -120,6 +127,7 @@ internal static class Bench
             finally
             {
                 await context.StopRelayAsync().ConfigureAwait(false);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store} {scenario.Name}: took {System.Diagnostics.Stopwatch.GetElapsedTime(scenarioStarted).TotalSeconds:0.0} s"));
             }
         }
     }

@@ -22,8 +22,10 @@ internal sealed record LatencyStats(long Count, double Mean, double P50, double 
 }
 
 /// <summary>One load run, NBomber-style: ok and failed requests, requests per second, latency percentiles.</summary>
+/// <param name="Latency">Every answer's latency, failures included.</param>
+/// <param name="OkLatency">The successful (2xx) answers' latency alone: what an acked vendor waited.</param>
 internal sealed record RunStats(
-    string Name, string Model, long Ok, long Failed, double Rps, double Seconds, LatencyStats Latency, IReadOnlyDictionary<string, long> Failures);
+    string Name, string Model, long Ok, long Failed, double Rps, double Seconds, LatencyStats Latency, LatencyStats OkLatency, IReadOnlyDictionary<string, long> Failures);
 
 /// <summary>CPU seconds the relay and, with Redis, redis-server used from a step's start until every acked event had reached every sink.</summary>
 internal sealed record CpuUse(double RelaySeconds, double? StoreSeconds)
@@ -43,6 +45,12 @@ internal sealed record StepResult(
 
     /// <summary>Why the step failed: its ledger's problems, then its order check's; none when it passed.</summary>
     public IReadOnlyList<string> Problems => [.. Ledger.Problems, .. Order?.Problems ?? []];
+
+    /// <summary>Other requests to the relay sampled beside the step (pass-through, admin), and the same on an idle relay.</summary>
+    public IReadOnlyList<RunStats> Probes { get; init; } = [];
+
+    /// <summary>Acks the relay itself timed at over the ack budget (its ack-duration histogram), where a step measures it.</summary>
+    public long? RelayAcksOverBudget { get; init; }
 }
 
 internal sealed record ScenarioResult(string Store, string Scenario, IReadOnlyList<StepResult> Steps, string? Error)
@@ -135,6 +143,19 @@ internal static class LatencyReport
         }
 
         Table(md, ["store", "scenario", "step", "sink", "delivered", "redelivered", "double", "p50", "p75", "p95", "p99", "max", "events/s to all sinks"], deliveryRows);
+
+        var overloadRows = Steps(report).Where(s => s.Scenario.Scenario == "overload").Select(s => (IReadOnlyList<string>)[
+            s.Scenario.Store, s.Step.Load.Model, Count(s.Step.Load.Ok), .. Percentiles(s.Step.Load.OkLatency),
+            Count(s.Step.Load.Failures.GetValueOrDefault("HTTP 503")), Count(s.Step.Ledger.RelayOutcomes.GetValueOrDefault("late")),
+            Count(s.Step.Ledger.RelayOutcomes.GetValueOrDefault("overloaded")), s.Step.RelayAcksOverBudget is { } over ? Count(over) : ""]).ToList();
+        if (overloadRows.Count > 0)
+        {
+            md.AppendLine("## Relay: overload").AppendLine();
+            md.AppendLine("Acked requests' latency (scheduled send → 2xx answer) against ingress.ackBudget, and the 503s by the relay's reason: `late` (no turn while it could still be acked in time), `overloaded` (every turn taken and the queue full). *Relay over budget*: acks the relay itself timed at over the budget, from the request's start in the relay; the rest of a vendor's wait passes before the relay sees the request (connection, socket, thread pool) or after it answers.").AppendLine();
+            Table(md, ["store", "offered", "acked", "ack p50", "ack p75", "ack p95", "ack p99", "ack max", "503", "late", "overloaded", "relay over budget"], overloadRows);
+            md.AppendLine("Pass-through (to the bare Kestrel app) and admin (`GET /admin/targets`) requests, 10 a second each, on the idle relay and through the overload:").AppendLine();
+            Table(md, ["store", "requests", "model", "ok", "fail", "RPS", "p50", "p75", "p95", "p99", "max"], Steps(report).SelectMany(s => s.Step.Probes.Select(p => (IReadOnlyList<string>)[s.Scenario.Store, p.Name, p.Model, .. LoadColumns(p)])));
+        }
 
         md.AppendLine("## Ledgers").AppendLine();
         md.AppendLine("sent = distinct events sent; acked = distinct events acknowledged; relay new = events the relay counted as new (/metrics); per sink: delivered (dead-lettered); pending = still queued at the end.").AppendLine();

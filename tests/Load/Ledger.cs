@@ -9,6 +9,7 @@ namespace Relay.Load;
 internal sealed record SinkTally(string Sink, long Delivered, long Missing, long Redelivered, long DoubleAccepted, long Unexpected, long Dead, LatencyStats Latency);
 
 /// <summary>A closed ledger: the counts from both sides and every way they failed to agree.</summary>
+/// <param name="RelayOutcomes">The relay's webhook requests during the step by outcome (accepted, late, overloaded, ...).</param>
 internal sealed record LedgerResult(
     long SentEvents,
     long Requests,
@@ -20,6 +21,7 @@ internal sealed record LedgerResult(
     IReadOnlyList<SinkTally> Sinks,
     LatencyStats? AllSinks,
     double? EventsDeliveredPerSecond,
+    IReadOnlyDictionary<string, long> RelayOutcomes,
     IReadOnlyList<string> Problems)
 {
     public bool Balanced => Problems.Count == 0;
@@ -240,7 +242,8 @@ internal sealed class Ledger
             : null;
         return new LedgerResult(
             sent, Volatile.Read(ref _requests), acked, relayNew, relayDuplicates, pending, Volatile.Read(ref _stray), tallies,
-            ExpectsDeliveries ? LatencyStats.From(_allSinks) : null, perSecond, problems);
+            ExpectsDeliveries ? LatencyStats.From(_allSinks) : null, perSecond,
+            after.Ingress.ToDictionary(o => o.Key, o => o.Value - before.Outcome(o.Key)), problems);
     }
 
     private static long Micros(long from, long to) => Math.Max(1, (long)Stopwatch.GetElapsedTime(from, to).TotalMicroseconds);

@@ -12,12 +12,13 @@ namespace Relay.Load;
 internal sealed record Workload(Func<long, long, HttpRequestMessage> Create, Action<long, bool>? Completed, long Capacity);
 
 /// <summary>
-/// Records the outcome of every request of one run: latency (microseconds, HdrHistogram), ok and failed counts, and
-/// why requests failed. Shared by the open and the closed model so both report the same way.
+/// Records the outcome of every request of one run: latency (microseconds, HdrHistogram) of every answer and of the
+/// successful ones alone, ok and failed counts, and why requests failed. Shared by the open and the closed model so both report the same way.
 /// </summary>
 internal sealed class LoadRun(string name, string model)
 {
     private readonly LongConcurrentHistogram _latency = LatencyReport.NewHistogram();
+    private readonly LongConcurrentHistogram _okLatency = LatencyReport.NewHistogram();
     private readonly ConcurrentDictionary<string, long> _failures = new();
     private long _ok;
     private long _failed;
@@ -50,9 +51,11 @@ internal sealed class LoadRun(string name, string model)
         }
 
         var completed = Stopwatch.GetTimestamp();
-        _latency.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(scheduled, completed).TotalMicroseconds));
+        var micros = Math.Max(1, (long)Stopwatch.GetElapsedTime(scheduled, completed).TotalMicroseconds);
+        _latency.RecordValue(micros);
         if (failure is null)
         {
+            _okLatency.RecordValue(micros);
             Interlocked.Increment(ref _ok);
         }
         else
@@ -76,6 +79,7 @@ internal sealed class LoadRun(string name, string model)
             _ok / window.TotalSeconds,
             window.TotalSeconds,
             LatencyStats.From(_latency),
+            LatencyStats.From(_okLatency),
             _failures.OrderByDescending(f => f.Value).ToDictionary(f => f.Key, f => f.Value));
     }
 

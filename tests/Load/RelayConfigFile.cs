@@ -6,13 +6,14 @@ namespace Relay.Load;
 /// <summary>The relay.yaml of one benchmark run.</summary>
 internal static class RelayConfigFile
 {
-    /// <summary>The admin key of the generated relay.yaml: the conditions scenario reads back which routes are in force.</summary>
+    /// <summary>The admin key of every benchmark relay: the admin API is on, so its latency can be measured and the conditions scenario can read back which routes are in force.</summary>
     public const string AdminKey = "load-bench-admin-key-5d1e8b7a";
 
     /// <summary>
     /// Writes the relay.yaml the benchmark runs with: the Yousign source routing <c>signature_request.*</c> to every
     /// sink, and a short retry schedule (1s, 2s, 5s, then every 10s, long enough to outlast <paramref name="outage"/>)
-    /// so an outage drains within a minute of recovery instead of waiting on production back-offs. With
+    /// so an outage drains within a minute of recovery instead of waiting on production back-offs. Every other path
+    /// passes through to <paramref name="passThrough"/>, and the admin API answers to <see cref="AdminKey"/>. With
     /// <paramref name="orderedByKey"/>, every target has <c>ordering: key</c>; otherwise the config is the same.
     /// </summary>
     /// <param name="withConditions">
@@ -20,7 +21,7 @@ internal static class RelayConfigFile
     /// <c>events</c> glob and decides with a <c>when:</c> over the body, false for them: the same events, still
     /// delivered nowhere, but each now costs a body parse and three evaluations (the conditions scenario).
     /// </param>
-    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, bool withConditions = false, bool orderedByKey = false)
+    public static string Write(string folder, string storeConnection, IReadOnlyList<FakeTarget> sinks, TimeSpan outage, Uri passThrough, bool withConditions = false, bool orderedByKey = false)
     {
         var tenSecondSteps = (int)Math.Ceiling(outage.TotalSeconds / 10) + 6;
         var schedule = string.Join(", ", ["1s", "2s", "5s", .. Enumerable.Repeat("10s", tenSecondSteps)]);
@@ -33,6 +34,11 @@ internal static class RelayConfigFile
             .AppendLine("  dedupeWindow: 1h")
             .AppendLine("admin:")
             .AppendLine(CultureInfo.InvariantCulture, $"  apiKeys: [\"{AdminKey}\"]")
+            .AppendLine("reverseProxy:")
+            .AppendLine("  routes:")
+            .AppendLine("    app: { clusterId: app, match: { path: \"{**catch-all}\" } }")
+            .AppendLine("  clusters:")
+            .AppendLine(CultureInfo.InvariantCulture, $"    app: {{ destinations: {{ d1: {{ address: \"{passThrough}\" }} }} }}")
             .AppendLine("sources:")
             .AppendLine("  yousign:")
             .AppendLine("    kind: yousign")

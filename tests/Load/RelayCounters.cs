@@ -12,11 +12,15 @@ internal sealed record TargetDepth(long Ready, long InFlight, long Retrying, lon
 /// <summary>
 /// The relay's own counts, read from its Prometheus endpoint: ingress outcomes (accepted, unrouted, duplicate) and
 /// per-target queue depths. The ledger compares them with what the harness sent and what the sinks received, so a
-/// miscount on either side shows up.
+/// miscount on either side shows up. Also the acks' buckets of relay_ingress_ack_duration_seconds, the relay's own
+/// timing of its acks (from the request's start in the relay to the ack), to set against the harness's.
 /// </summary>
-internal sealed record RelayCounters(IReadOnlyDictionary<string, long> Ingress, IReadOnlyDictionary<string, TargetDepth> Targets)
+/// <param name="AckBuckets">Acks (accepted, unrouted, duplicate) per histogram bucket, by its <c>le</c> label (cumulative, as exported).</param>
+internal sealed record RelayCounters(IReadOnlyDictionary<string, long> Ingress, IReadOnlyDictionary<string, TargetDepth> Targets, IReadOnlyDictionary<string, long> AckBuckets)
 {
-    public static readonly RelayCounters None = new(new Dictionary<string, long>(), new Dictionary<string, TargetDepth>());
+    private static readonly HashSet<string> Acked = ["accepted", "unrouted", "duplicate"];
+
+    public static readonly RelayCounters None = new(new Dictionary<string, long>(), new Dictionary<string, TargetDepth>(), new Dictionary<string, long>());
 
     /// <summary>New events the relay stored (routed or not).</summary>
     public long NewEvents => Outcome("accepted") + Outcome("unrouted");
@@ -26,6 +30,9 @@ internal sealed record RelayCounters(IReadOnlyDictionary<string, long> Ingress, 
     public long Outcome(string outcome) => Ingress.GetValueOrDefault(outcome);
 
     public TargetDepth Target(string id) => Targets.GetValueOrDefault(id) ?? new TargetDepth(0, 0, 0, 0);
+
+    /// <summary>Acks the relay timed at over <paramref name="le"/> seconds (a bucket bound it exports, e.g. "1").</summary>
+    public long AcksOver(string le) => AckBuckets.GetValueOrDefault("+Inf") - AckBuckets.GetValueOrDefault(le);
 
     public static async Task<RelayCounters> ReadAsync(HttpClient client, Uri relay)
     {
@@ -38,6 +45,7 @@ internal sealed record RelayCounters(IReadOnlyDictionary<string, long> Ingress, 
     {
         var ingress = new Dictionary<string, long>();
         var depths = new Dictionary<string, Dictionary<string, long>>();
+        var ackBuckets = new Dictionary<string, long>();
         foreach (var line in text.Split('\n'))
         {
             if (!TryParseSample(line, out var name, out var labels, out var value))
@@ -53,12 +61,17 @@ internal sealed record RelayCounters(IReadOnlyDictionary<string, long> Ingress, 
             {
                 (depths.TryGetValue(target, out var states) ? states : depths[target] = [])[state] = value;
             }
+            else if (name == "relay_ingress_ack_duration_seconds_bucket" && labels.TryGetValue("outcome", out var acked) && Acked.Contains(acked) && labels.TryGetValue("le", out var le))
+            {
+                ackBuckets[le] = ackBuckets.GetValueOrDefault(le) + value;
+            }
         }
 
         return new RelayCounters(
             ingress,
             depths.ToDictionary(d => d.Key, d => new TargetDepth(
-                d.Value.GetValueOrDefault("ready"), d.Value.GetValueOrDefault("in_flight"), d.Value.GetValueOrDefault("retrying"), d.Value.GetValueOrDefault("dead"))));
+                d.Value.GetValueOrDefault("ready"), d.Value.GetValueOrDefault("in_flight"), d.Value.GetValueOrDefault("retrying"), d.Value.GetValueOrDefault("dead"))),
+            ackBuckets);
     }
 
     private static bool TryParseSample(string line, out string name, out Dictionary<string, string> labels, out long value)

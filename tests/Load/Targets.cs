@@ -15,11 +15,12 @@ internal static class Targets
 
     private const double MaxP99Ms = 20;
     private const double MaxRssMb = 300;
+    private const double MaxProbeP99Ms = 1000;
 
     /// <summary>The conditions scenario's bar: a when on every route costs at most 10% of ingest throughput.</summary>
     private const double MinConditionsRatio = 0.90;
 
-    /// <param name="smoke">A smoke run's steps are too short to judge a ratio of two throughputs: shown, not judged.</param>
+    /// <param name="smoke">A smoke run's steps are too short to judge a ratio of two throughputs, or an overload: shown or skipped, not judged.</param>
     public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<RunStats> baselines, IReadOnlyList<ScenarioResult> scenarios, bool smoke = false)
     {
         var yarp = baselines.FirstOrDefault(b => b.Name == LatencyReport.YarpBaseline)?.Rps;
@@ -60,6 +61,8 @@ internal static class Targets
             verdicts.Add(ordering is null ? new TargetVerdict(name, Skip, "not measured")
                 : OrderingScenario.Cost.Of(ordering.Steps) is { } cost ? AtLeast(name, cost.Share, OrderingScenario.MinShare, cost.Line())
                 : new TargetVerdict(name, Skip, "needs both sides; the smoke run has only the ordered step"));
+
+            verdicts.AddRange(Overload(scenarios, store, smoke));
         }
 
         return verdicts;
@@ -80,6 +83,35 @@ internal static class Targets
             yield return $"slow-target on {slow.Store}: {string.Join(", ", sinks)}; relay RSS max {step.MaxRssMb:0} MB"
                 + (healthy?.MaxRssMb is { } rss ? $" (all healthy: {rss:0} MB)" : "") + ".";
         }
+    }
+
+    /// <summary>At twice the relay's maximum rate: every ack within the ack budget, and pass-through and admin still answering.</summary>
+    private static IEnumerable<TargetVerdict> Overload(IReadOnlyList<ScenarioResult> scenarios, string store, bool smoke)
+    {
+        var budget = Scenarios.OverloadScenario.AckBudget.TotalMilliseconds;
+        var acks = $"overload on {store} at 2× max: every ack within ingress.ackBudget ({budget:0} ms)";
+        var others = $"overload on {store}: pass-through and admin p99 ≤ {MaxProbeP99Ms:0} ms";
+        var step = Find(scenarios, store, "overload", Scenarios.OverloadScenario.StepName);
+        if (step is null || smoke)
+        {
+            var why = step is null ? "not measured" : "smoke run: seconds of overload are too short to judge";
+            yield return new TargetVerdict(acks, Skip, why);
+            yield return new TargetVerdict(others, Skip, why);
+            yield break;
+        }
+
+        var ok = step.Load.OkLatency;
+        var outcomes = step.Ledger.RelayOutcomes;
+        yield return AtMost(
+            acks, ok.Max, budget, "ms",
+            $"{step.Load.Ok} acked, p99 {Ms(ok.P99)}, max {Ms(ok.Max)}; {step.Load.Failures.GetValueOrDefault("HTTP 503")} answered 503 "
+            + $"(late {outcomes.GetValueOrDefault("late")}, overloaded {outcomes.GetValueOrDefault("overloaded")}); the relay timed {step.RelayAcksOverBudget} acks over the budget; offered {step.Load.Model}");
+
+        var under = step.Probes.Where(p => p.Name.EndsWith(Scenarios.OverloadScenario.UnderOverload, StringComparison.Ordinal)).ToList();
+        var detail = string.Join(", ", step.Probes.Select(p => $"{p.Name} p99 {Ms(p.Latency.P99)}" + (p.Failed > 0 ? $" ({p.Failed} failed)" : "")));
+        yield return under.Count == 0
+            ? new TargetVerdict(others, Skip, "not measured")
+            : AtMost(others, under.Max(p => p.Latency.P99), MaxProbeP99Ms, "ms", detail);
     }
 
     private static TargetVerdict Throughput(IReadOnlyList<ScenarioResult> scenarios, string store, double share, double? yarp)

@@ -46,13 +46,20 @@ internal enum StoreDurability
 /// <param name="MaxConcurrentRequests">Webhook requests verified and stored at once (see <c>Ingress/IngressAdmission</c>).</param>
 /// <param name="QueueLimit">Webhook requests that wait for a turn when all are taken; past that, 503.</param>
 /// <param name="MaxBufferedBytes">Webhook body bytes held at once while read, waiting and in progress (see <c>Ingress/IngressBodyBudget</c>).</param>
-internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequests, int QueueLimit, long MaxBufferedBytes)
+/// <param name="AckBudget">
+/// How long after a webhook request starts its ack may come: a request that would have to wait for a turn past the point
+/// where it could still be acked in time is answered 503 instead (see <c>Ingress/IngressAdmission</c>).
+/// </param>
+internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequests, int QueueLimit, long MaxBufferedBytes, TimeSpan AckBudget)
 {
     public const int DefaultMaxConcurrentRequests = 64;
 
     public const int DefaultQueueLimit = 64;
 
     public const long DefaultMaxBufferedBytes = 64L * 1024 * 1024;
+
+    /// <summary>The shortest vendor wait Relay knows: Yousign gives its first try 0.5 to 1 s.</summary>
+    public static readonly TimeSpan DefaultAckBudget = TimeSpan.FromSeconds(1);
 }
 
 internal sealed record AdminConfig(IReadOnlyList<string> ApiKeys, string Urls);

@@ -45,6 +45,12 @@ internal static partial class RelayConfigLoader
     /// <summary>Longest delay before one retry.</summary>
     private static readonly TimeSpan MaxRetryStep = TimeSpan.FromDays(7);
 
+    /// <summary>Shortest ack budget: much less than a durable write under load, and every request that has to wait is refused.</summary>
+    private static readonly TimeSpan MinAckBudget = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest ack budget: vendors give up on a callback well before a minute.</summary>
+    private static readonly TimeSpan MaxAckBudget = TimeSpan.FromMinutes(1);
+
     /// <param name="baseDirectory">Folder of the config file: relative paths in it resolve against this.</param>
     /// <param name="kinds">The kinds a source may name; each reads its own settings.</param>
     public static (RelaySnapshot? Snapshot, IReadOnlyList<string> Errors) Load(
@@ -62,7 +68,8 @@ internal static partial class RelayConfigLoader
             ingressSection.Int("maxConcurrentRequests", IngressConfig.DefaultMaxConcurrentRequests, 1, 100_000),
             ingressSection.Int("queueLimit", IngressConfig.DefaultQueueLimit, 0, 100_000),
             // A body as large as the limit must fit, or it could never be taken.
-            ingressSection.Long("maxBufferedBytes", Math.Max(IngressConfig.DefaultMaxBufferedBytes, maxBodyBytes + 1), maxBodyBytes + 1, 64L * 1024 * 1024 * 1024));
+            ingressSection.Long("maxBufferedBytes", Math.Max(IngressConfig.DefaultMaxBufferedBytes, maxBodyBytes + 1), maxBodyBytes + 1, 64L * 1024 * 1024 * 1024),
+            ingressSection.Duration("ackBudget", IngressConfig.DefaultAckBudget, MinAckBudget, MaxAckBudget));
         var admin = ReadAdmin(reader.Section("admin"));
         var targets = ReadTargets(reader.Section("targets"), store);
         var connectors = new List<ConnectorBinding>();

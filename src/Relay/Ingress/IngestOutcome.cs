@@ -24,8 +24,17 @@ internal enum IngestOutcome
     /// <summary>The store could not be reached; the vendor was asked to retry (or the connector retries itself).</summary>
     Unavailable,
 
-    /// <summary>Ingress was full (<see cref="IngressAdmission"/>): answered 503 before the body was read; the vendor retries.</summary>
+    /// <summary>
+    /// Ingress was full (every turn taken and the queue full, <see cref="IngressAdmission"/>, or the body budget spent,
+    /// <see cref="IngressBodyBudget"/>): answered 503 before the store was touched; the vendor retries.
+    /// </summary>
     Overloaded,
+
+    /// <summary>
+    /// No turn came while the request could still be acked within <c>ingress.ackBudget</c> (<see cref="IngressAdmission"/>):
+    /// answered 503 before the store was touched; the vendor retries.
+    /// </summary>
+    Late,
 }
 
 /// <summary>
@@ -75,6 +84,7 @@ internal sealed class IngestSpan : IDisposable
         IngestOutcome.Aborted => "aborted",
         IngestOutcome.Unavailable => "unavailable",
         IngestOutcome.Overloaded => "overloaded",
+        IngestOutcome.Late => "late",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
     };
 }

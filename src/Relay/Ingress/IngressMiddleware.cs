@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Relay.Configuration;
@@ -45,11 +44,13 @@ internal sealed partial class IngressMiddleware(
 
     private async Task HandleAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
     {
+        // The ack budget counts from here, so a slow body read spends it too.
+        var started = time.GetTimestamp();
         using var span = new IngestSpan(metrics, counters, binding.Config.Id, ActivityKind.Server);
-        span.End(await ProcessAsync(context, binding, values).ConfigureAwait(false));
+        span.End(await ProcessAsync(context, binding, values, started).ConfigureAwait(false));
     }
 
-    private async Task<IngestOutcome> ProcessAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values)
+    private async Task<IngestOutcome> ProcessAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values, long started)
     {
         var request = context.Request;
         var source = binding.Config;
@@ -83,13 +84,13 @@ internal sealed partial class IngressMiddleware(
                     await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, $"body is larger than {maxBytes} bytes").ConfigureAwait(false);
                     return IngestOutcome.TooLarge;
                 case BodyReadOutcome.OverBudget:
-                    return await OverloadedAsync(context, source, "too much webhook data in progress; retry later").ConfigureAwait(false);
+                    return await OverloadedAsync(context, source, IngestOutcome.Overloaded, "too much webhook data in progress; retry later").ConfigureAwait(false);
             }
 
-            RateLimitLease? admitted;
+            IngressTurn turn;
             try
             {
-                admitted = await admission.EnterAsync(context.RequestAborted).ConfigureAwait(false);
+                turn = await admission.EnterAsync(started, context.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -98,27 +99,39 @@ internal sealed partial class IngressMiddleware(
                 return IngestOutcome.Aborted;
             }
 
-            if (admitted is null)
+            switch (turn.Outcome)
             {
-                return await OverloadedAsync(context, source, "too many webhook requests in progress; retry later").ConfigureAwait(false);
+                case AdmissionOutcome.Full:
+                    return await OverloadedAsync(context, source, IngestOutcome.Overloaded, "too many webhook requests in progress; retry later").ConfigureAwait(false);
+                case AdmissionOutcome.Late:
+                    return await OverloadedAsync(context, source, IngestOutcome.Late, "webhook requests wait too long to be acked in time; retry later").ConfigureAwait(false);
             }
 
-            using (admitted)
+            using (turn)
             {
-                return await ProcessAdmittedAsync(context, binding, values, body.Bytes).ConfigureAwait(false);
+                return await ProcessAdmittedAsync(context, binding, values, body.Bytes, turn).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task<IngestOutcome> OverloadedAsync(HttpContext context, SourceConfig source, string reason)
+    /// <summary>503 with Retry-After, before the store is touched, so the vendor's retry is a first delivery.</summary>
+    private async Task<IngestOutcome> OverloadedAsync(HttpContext context, SourceConfig source, IngestOutcome outcome, string reason)
     {
-        Log.Overloaded(logger, source.Id);
+        if (outcome == IngestOutcome.Late)
+        {
+            Log.Late(logger, source.Id);
+        }
+        else
+        {
+            Log.Overloaded(logger, source.Id);
+        }
+
         context.Response.Headers.RetryAfter = RetryAfterSeconds;
         await RejectAsync(context, StatusCodes.Status503ServiceUnavailable, reason).ConfigureAwait(false);
-        return IngestOutcome.Overloaded;
+        return outcome;
     }
 
-    private async Task<IngestOutcome> ProcessAdmittedAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values, byte[] body)
+    private async Task<IngestOutcome> ProcessAdmittedAsync(HttpContext context, SourceBinding binding, RouteValueDictionary values, byte[] body, IngressTurn turn)
     {
         var request = context.Request;
         var source = binding.Config;
@@ -156,6 +169,7 @@ internal sealed partial class IngressMiddleware(
         }
 
         await AckAsync(context, source.Ack).ConfigureAwait(false);
+        admission.Acked(turn);
         return summary.Outcome;
     }
 
@@ -214,5 +228,8 @@ internal sealed partial class IngressMiddleware(
 
         [LoggerMessage(2004, LogLevel.Debug, "Source {Source}: ingress full (ingress.maxConcurrentRequests and queueLimit, or maxBufferedBytes), answered 503.")]
         public static partial void Overloaded(ILogger logger, string source);
+
+        [LoggerMessage(2005, LogLevel.Debug, "Source {Source}: no turn came while the request could still be acked within ingress.ackBudget, answered 503.")]
+        public static partial void Late(ILogger logger, string source);
     }
 }

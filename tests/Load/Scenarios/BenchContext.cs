@@ -130,7 +130,7 @@ internal sealed class BenchContext : IAsyncDisposable
 
         RelayFolder = folder;
         _connection = connection;
-        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, withConditions: false, orderedByKey);
+        var config = RelayConfigFile.Write(folder, connection, _sinks, Settings.Outage, Baselines.KestrelUrl, withConditions: false, orderedByKey);
         Relay = await RelayProcess.StartAsync(config, Settings.RelayDll, Path.Combine(folder, "relay.log")).ConfigureAwait(false);
         RelayClient = LoadClients.Create(Relay.Url);
         RelayOrderedByKey = orderedByKey;
@@ -145,7 +145,7 @@ internal sealed class BenchContext : IAsyncDisposable
     /// </summary>
     public async Task ReconfigureAsync(bool withConditions)
     {
-        RelayConfigFile.Write(RelayFolder, _connection, _sinks, Settings.Outage, withConditions, RelayOrderedByKey);
+        RelayConfigFile.Write(RelayFolder, _connection, _sinks, Settings.Outage, Baselines.KestrelUrl, withConditions, RelayOrderedByKey);
         using var admin = LoadClients.Create(Relay.Url);
         admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RelayConfigFile.AdminKey);
         var deadline = Stopwatch.GetTimestamp() + (15 * Stopwatch.Frequency);
@@ -296,9 +296,12 @@ internal sealed class BenchContext : IAsyncDisposable
     {
         var sinks = string.Join(" ", ledger.Sinks.Select(s => $"{s.Sink} {s.Delivered}" + (s.Dead > 0 ? $" ({s.Dead} dead)" : "") + (s.Redelivered > 0 ? $" (+{s.Redelivered} redelivered)" : "")));
         var verdict = ledger.Balanced ? "balanced" : "FAILED: " + string.Join("; ", ledger.Problems);
+
+        // Requests the relay refused with 503 (and why), when there were any: the harness sees only the status.
+        var refused = string.Join(" ", ((string[])["late", "overloaded", "unavailable"]).Where(o => ledger.RelayOutcomes.GetValueOrDefault(o) > 0).Select(o => $"{o} {ledger.RelayOutcomes[o]}"));
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB | {verdict}");
+            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates}{(refused.Length > 0 ? " refused " + refused : "")} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB | {verdict}");
     }
 
     private Task<RelayCounters> ReadCountersAsync() => RelayCounters.ReadAsync(RelayClient, RelayClient.BaseAddress!);

@@ -11,6 +11,9 @@ internal interface IScenario
     /// </summary>
     bool OrderedByKey => false;
 
+    /// <summary>Whether it runs on <paramref name="store"/> in this run; every scenario runs on every store unless it says otherwise.</summary>
+    bool RunsOn(BenchSettings settings, string store) => true;
+
     Task<IReadOnlyList<StepResult>> RunAsync(BenchContext context);
 }
 
@@ -18,5 +21,5 @@ internal interface IScenario
 internal static class ScenarioCatalog
 {
     public static readonly IReadOnlyList<IScenario> All =
-        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario(), new ConditionsScenario(), new OrderingScenario()];
+        [new IngestScenario(), new EndToEndScenario(), new DuplicatesScenario(), new SlowTargetScenario(), new OutageScenario(), new ConditionsScenario(), new OrderingScenario(), new OverloadScenario()];
 }

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Relay.Ingress;
@@ -13,7 +15,8 @@ namespace Relay.Tests.Ingress;
 /// <summary>
 /// The ingress admission point: a webhook body is read first, under ingress.maxBufferedBytes, then the request waits
 /// for one of ingress.maxConcurrentRequests turns in a queue of ingress.queueLimit; past either limit it is answered
-/// 503 with Retry-After. A sender that trickles its body never holds a turn; pass-through is never counted.
+/// 503 with Retry-After, as it is when it could no longer be acked within ingress.ackBudget of its start. A sender that
+/// trickles its body never holds a turn; pass-through is never counted.
 /// </summary>
 public sealed class IngressAdmissionTests
 {
@@ -60,9 +63,9 @@ public sealed class IngressAdmissionTests
         var admission = relay.Services.GetRequiredService<IngressAdmission>();
 
         // The one turn is taken, as by a request being verified and stored.
-        using (var taken = await admission.EnterAsync(CancellationToken.None))
+        using (var taken = await TakeTurnAsync(relay))
         {
-            Assert.NotNull(taken);
+            Assert.Equal(AdmissionOutcome.Admitted, taken.Outcome);
             var refused = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("refused")));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
@@ -90,12 +93,13 @@ public sealed class IngressAdmissionTests
     {
         await using var app = await FakeTarget.StartAsync();
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 1);
+        // A long ack budget: this test is about the queue, not about giving up on it.
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 1, extra: "ackBudget: 1m");
         var admission = relay.Services.GetRequiredService<IngressAdmission>();
         using var inFlight = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.ingress.in_flight");
 
-        var taken = await admission.EnterAsync(CancellationToken.None);
-        Assert.NotNull(taken);
+        var taken = await TakeTurnAsync(relay);
+        Assert.Equal(AdmissionOutcome.Admitted, taken.Outcome);
         var queued = relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("queued")));
         await WaitUntilAsync(() => admission.Load == (1, 1), TimeSpan.FromSeconds(10));
         inFlight.RecordObservableInstruments();
@@ -164,6 +168,111 @@ public sealed class IngressAdmissionTests
     }
 
     [Fact]
+    public async Task AckBudget_QueuedUntilItCouldNoLongerBeAckedInTime_503WithRetryAfterAndNothingStored()
+    {
+        var time = new VirtualTime();
+        await using var app = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 4, configure: time.Use);
+        using var requests = new MetricCollector<long>(relay.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "relay.ingress.requests");
+        var admission = relay.Services.GetRequiredService<IngressAdmission>();
+        var body = Signing.YousignEvent("late");
+
+        using (var taken = await TakeTurnAsync(relay))
+        {
+            // No ack yet, so no time is set aside for one: the request may wait out the whole budget (1 s by default).
+            Assert.Equal(AdmissionOutcome.Admitted, taken.Outcome);
+            Assert.Equal(TimeSpan.Zero, admission.AckTime);
+
+            // The request starts, and 600 ms pass on the relay's clock while its body arrives: they count.
+            using var late = await SendSlowlyAsync(relay, time, body, TimeSpan.FromMilliseconds(600));
+            await WaitUntilAsync(() => admission.Load == (1, 1), TimeSpan.FromSeconds(10));
+
+            // 999 ms after its start it still waits for the turn.
+            time.Clock.Advance(TimeSpan.FromMilliseconds(399));
+            await Task.Delay(300);
+            Assert.Equal((1, 1), admission.Load);
+            Assert.Equal(0, late.Available);
+
+            // At 1 s it could no longer be acked in time: 503 and out of the queue, the store untouched.
+            time.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            var answer = await ReadAnswerAsync(late);
+            Assert.StartsWith("HTTP/1.1 503 ", answer, StringComparison.Ordinal);
+            Assert.Contains("\r\nRetry-After: 5\r\n", answer, StringComparison.Ordinal);
+            Assert.Contains("wait too long to be acked in time", answer, StringComparison.Ordinal);
+            Assert.Equal((1, 0), admission.Load);
+        }
+
+        // Nothing was stored: the vendor's retry is a new event, not a duplicate, and is delivered once.
+        var retried = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, body));
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Single(await crm.WaitForAsync(1));
+        var outcomes = requests.GetMeasurementSnapshot().GroupBy(m => (string)m.Tags["outcome"]!).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+        Assert.Equal(new Dictionary<string, long> { ["late"] = 1, ["accepted"] = 1 }, outcomes);
+    }
+
+    [Fact]
+    public async Task AckBudget_TurnToAckTakesLong_QueuedRequestGivesUpThatMuchSooner()
+    {
+        await using var app = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 1, queue: 4);
+        var admission = relay.Services.GetRequiredService<IngressAdmission>();
+
+        // A first callback opens the client's connection and warms the relay up, so the timing below is the wait alone.
+        Assert.Equal(HttpStatusCode.OK, (await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("first")))).StatusCode);
+
+        // A request held its turn for half a second before it was acked: acks now take that long once admitted.
+        using (var slow = await TakeTurnAsync(relay))
+        {
+            await Task.Delay(500);
+            admission.Acked(slow);
+        }
+
+        var ackTime = admission.AckTime;
+        Assert.InRange(ackTime, TimeSpan.FromMilliseconds(400), TimeSpan.FromMilliseconds(900));
+
+        using var taken = await TakeTurnAsync(relay);
+        var sent = Stopwatch.GetTimestamp();
+        var refused = await relay.Client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent("refused")));
+        var elapsed = Stopwatch.GetElapsedTime(sent);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+
+        // It waited until budget - ack time after its start (the client's clock started a little before) and was answered
+        // within the 1 s budget: not at once, and not after waiting out the whole budget.
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(1) - ackTime, TimeSpan.FromSeconds(1));
+        Assert.Single(await crm.WaitForAsync(1));
+    }
+
+    [Fact]
+    public async Task AckBudget_TurnFreeButTooLate_HandedBackUnlessNothingElseIsInProgress()
+    {
+        var time = new VirtualTime();
+        await using var app = await FakeTarget.StartAsync();
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await StartAsync(app, crm, maxConcurrent: 2, queue: 0, configure: time.Use);
+        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
+        var body = Signing.YousignEvent("slow-sender");
+
+        // Twice the budget to send its body: a free turn would only give a late ack, so it is handed back.
+        using (var other = await TakeTurnAsync(relay))
+        {
+            using var late = await SendSlowlyAsync(relay, time, body, TimeSpan.FromSeconds(2));
+            var answer = await ReadAnswerAsync(late);
+            Assert.StartsWith("HTTP/1.1 503 ", answer, StringComparison.Ordinal);
+            Assert.Contains("\r\nRetry-After: 5\r\n", answer, StringComparison.Ordinal);
+        }
+
+        // With nothing else in progress it is taken all the same: some request must be, for the relay to learn how long
+        // acks take now.
+        await WaitUntilAsync(() => budget.Held == 0, TimeSpan.FromSeconds(10));
+        using var alone = await SendSlowlyAsync(relay, time, body, TimeSpan.FromSeconds(5));
+        Assert.StartsWith("HTTP/1.1 200 ", await ReadAnswerAsync(alone), StringComparison.Ordinal);
+        Assert.Single(await crm.WaitForAsync(1));
+    }
+
+    [Fact]
     public void Config_IngressLimits_DefaultsAndBounds()
     {
         var (snapshot, _) = Configuration.ConfigLoaderTests.Load("targets:\n  crm: { url: \"http://crm.internal/hook\" }\n");
@@ -181,6 +290,27 @@ public sealed class IngressAdmissionTests
         Assert.Contains(errors, e => e.StartsWith("ingress:maxBufferedBytes: ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Config_AckBudget_DefaultsToOneSecond()
+    {
+        var (snapshot, _) = Configuration.ConfigLoaderTests.Load("targets:\n  crm: { url: \"http://crm.internal/hook\" }\n");
+        Assert.Equal(TimeSpan.FromSeconds(1), snapshot!.Config.Ingress.AckBudget);
+
+        var (set, _) = Configuration.ConfigLoaderTests.Load("ingress: { ackBudget: 750ms }\n");
+        Assert.Equal(TimeSpan.FromMilliseconds(750), set!.Config.Ingress.AckBudget);
+    }
+
+    [Theory]
+    [InlineData("50ms", "50ms is too short; use at least 100ms.")]
+    [InlineData("2m", "2m is too long; use at most 1m.")]
+    [InlineData("soon", "'soon' is not a duration.")]
+    public void Config_AckBudgetOutOfBounds_RefusedSayingWhatToWrite(string value, string error)
+    {
+        var (refused, errors) = Configuration.ConfigLoaderTests.Load($"ingress: {{ ackBudget: {value} }}\n");
+        Assert.Null(refused);
+        Assert.Contains(errors, e => e.StartsWith("ingress:ackBudget: " + error, StringComparison.Ordinal));
+    }
+
     /// <summary>A Yousign event made about <paramref name="bytes"/> longer by a note field.</summary>
     private static string Padded(string eventId, int bytes) =>
         Signing.YousignEvent(eventId).Replace("\"sandbox\":false", "\"sandbox\":false,\"note\":\"" + new string('x', bytes) + "\"", StringComparison.Ordinal);
@@ -193,6 +323,20 @@ public sealed class IngressAdmissionTests
         var head = "POST /hooks/yousign HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
             + $"X-Yousign-Signature-256: {Signing.YousignSignature(Secret, body)}\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n";
         await socket.GetStream().WriteAsync(Encoding.UTF8.GetBytes(head + body[..sendBody]));
+        return socket;
+    }
+
+    /// <summary>
+    /// Sends a signed Yousign request whose body takes <paramref name="taking"/> of the relay's clock to arrive: the head
+    /// and a few bytes, then, once the relay is reading it, the rest. No other body may be in progress.
+    /// </summary>
+    private static async Task<TcpClient> SendSlowlyAsync(RelayHost relay, VirtualTime time, string body, TimeSpan taking)
+    {
+        var budget = relay.Services.GetRequiredService<IngressBodyBudget>();
+        var socket = await SendHeadAsync(relay, body, sendBody: 10);
+        await WaitUntilAsync(() => budget.Held > 0, TimeSpan.FromSeconds(10));
+        time.Clock.Advance(taking);
+        await socket.GetStream().WriteAsync(Encoding.UTF8.GetBytes(body[10..]));
         return socket;
     }
 
@@ -226,7 +370,12 @@ public sealed class IngressAdmissionTests
         }
     }
 
-    private static Task<RelayHost> StartAsync(FakeTarget app, FakeTarget crm, int maxConcurrent, int queue, string? extra = null) =>
+    /// <summary>Takes a turn as a webhook request starting now would, and holds it until disposed.</summary>
+    private static ValueTask<IngressTurn> TakeTurnAsync(RelayHost relay) =>
+        relay.Services.GetRequiredService<IngressAdmission>().EnterAsync(relay.Services.GetRequiredService<TimeProvider>().GetTimestamp(), CancellationToken.None);
+
+    private static Task<RelayHost> StartAsync(
+        FakeTarget app, FakeTarget crm, int maxConcurrent, int queue, string? extra = null, Action<WebApplicationBuilder>? configure = null) =>
         RelayHost.StartAsync(TestStore.Garnet, $"""
             ingress: {"{"} maxConcurrentRequests: {maxConcurrent}, queueLimit: {queue}{(extra is null ? "" : ", " + extra)} {"}"}
             sources:
@@ -238,5 +387,5 @@ public sealed class IngressAdmissionTests
                 app: {"{"} clusterId: app, match: {"{"} path: "{"{"}**catch-all{"}"}" {"}"} {"}"}
               clusters:
                 app: {"{"} destinations: {"{"} d1: {"{"} address: "{app.Url}" {"}"} {"}"} {"}"}
-            """);
+            """, configure: configure);
 }
