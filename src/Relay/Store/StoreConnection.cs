@@ -45,7 +45,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         ConfigurationOptions options;
         if (Config.IsEmbedded)
         {
-            _garnet = EmbeddedGarnet.Start(Config.DataDir, loggerFactory);
+            _garnet = EmbeddedGarnet.Start(Config.DataDir, Config.EmbeddedMemory, loggerFactory);
             // Admin commands (SAVE for checkpoints) are safe here: the embedded server listens on loopback only.
             options = new ConfigurationOptions { EndPoints = { _garnet.EndPoint }, AllowAdmin = true, Password = _garnet.Password };
             Log.EmbeddedStarted(_logger, Config.DataDir, _garnet.EndPoint.Port);

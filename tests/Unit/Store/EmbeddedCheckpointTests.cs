@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Relay.Configuration;
 using Relay.Store;
 using StackExchange.Redis;
 
@@ -14,7 +15,7 @@ public sealed class EmbeddedCheckpointTests
         var payload = new string('x', 4000);
         const int Keys = 12_000; // ~48 MB of AOF: three 16 MB segments
 
-        var garnet = EmbeddedGarnet.Start(dataDir, NullLoggerFactory.Instance);
+        var garnet = EmbeddedGarnet.Start(dataDir, StoreConfig.MinEmbeddedMemory, NullLoggerFactory.Instance);
         long aofBefore;
         long aofAfter;
         using (var mux = await ConnectAsync(garnet))
@@ -43,7 +44,7 @@ public sealed class EmbeddedCheckpointTests
         Assert.True(aofBefore > 40_000_000, $"the test must write several segments, wrote {aofBefore} bytes");
         Assert.True(aofAfter < aofBefore / 2, $"AOF was {aofBefore} bytes before the checkpoint and {aofAfter} after");
 
-        var restarted = EmbeddedGarnet.Start(dataDir, NullLoggerFactory.Instance);
+        var restarted = EmbeddedGarnet.Start(dataDir, StoreConfig.MinEmbeddedMemory, NullLoggerFactory.Instance);
         try
         {
             using var mux = await ConnectAsync(restarted);
