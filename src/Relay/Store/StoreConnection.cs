@@ -15,6 +15,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     private AofGroupCommit? _groupCommit;
     private ReplicaGroupWait? _replicaWait;
     private EmbeddedCheckpoints? _checkpoints;
+    private EmbeddedMemory? _memory;
     private readonly CancellationTokenSource _stopping = new();
     private Task _layoutWatch = Task.CompletedTask;
 
@@ -67,6 +68,7 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         {
             _groupCommit = new AofGroupCommit(_multiplexer.GetDatabase());
             _checkpoints = new EmbeddedCheckpoints(_multiplexer.GetServer(_garnet.EndPoint), time, _logger);
+            _memory = new EmbeddedMemory(_multiplexer.GetServer(_garnet.EndPoint), time, _logger);
         }
         else
         {
@@ -118,6 +120,12 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
     /// </summary>
     public string? LayoutProblem { get; private set; }
 
+    /// <summary>
+    /// Set while the embedded store is full (<see cref="EmbeddedMemory"/>): new events are refused with 503 meanwhile,
+    /// and readiness is degraded. Always null with Redis, whose memory is its own to manage.
+    /// </summary>
+    public string? FullProblem => _memory?.Problem;
+
     /// <summary>Runs after the other hosted services stopped (it started first): a last checkpoint of the embedded store.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -139,6 +147,11 @@ internal sealed partial class StoreConnection(RelayConfigProvider configProvider
         }
 
         _stopping.Dispose();
+        if (_memory is not null)
+        {
+            await _memory.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_checkpoints is not null)
         {
             await _checkpoints.DisposeAsync().ConfigureAwait(false);

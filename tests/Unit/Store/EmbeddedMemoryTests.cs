@@ -1,0 +1,174 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Relay.Tests.Infrastructure;
+
+namespace Relay.Tests.Store;
+
+/// <summary>
+/// Failure mode: the embedded store outgrowing its memory. Garnet 2.2 fails the whole process when it writes pages to
+/// disk while an index or a queue on them changes (seen at about 100,000 queued events with 128 MB), so the relay must
+/// keep its records in memory, and refuse new events with 503, losing nothing acked, when the ceiling is near. Each
+/// test drives a relay of its own process over HTTP: a crash of the store takes that process down, not the tests.
+/// </summary>
+public sealed class EmbeddedMemoryTests
+{
+    private const string Secret = "memory-secret";
+    private const string AdminKey = "memory-test-admin-key-5d1e";
+
+    /// <summary>Set to 1 to run the 300,000-event backlog (several minutes on 2 cores).</summary>
+    private const string LargeTestsVariable = "RELAY_LARGE_TESTS";
+
+    [Fact]
+    public async Task Accept_StoreNearItsMemoryCeiling_503WithRetryAfterAndEveryAckedEventKept()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder();
+        var config = await folder.WriteConfigAsync(ConfigYaml(folder, crm, "  embedded: { memory: 128m }\n"));
+        using var relay = await RelayProcess.StartAsync(config);
+        using var admin = AdminClient(relay.Url);
+        (await admin.PostAsync(new Uri("/admin/targets/crm/pause", UriKind.Relative), null)).EnsureSuccessStatusCode();
+
+        // 100 KB bodies fill 128 MB in about a thousand events; the limit only keeps a broken guard from running for ever.
+        var padding = new string('p', 100_000);
+        using var client = new HttpClient { BaseAddress = relay.Url, Timeout = TimeSpan.FromSeconds(60) };
+        var acked = 0;
+        HttpResponseMessage? refused = null;
+        for (var batch = 0; batch < 4_000 && refused is null; batch += 8)
+        {
+            var answers = await Task.WhenAll(Enumerable.Range(batch, 8).Select(i => client.SendAsync(
+                Signing.YousignRequest("/hooks/yousign", Secret, LargeEvent($"full-{i}", padding)))));
+            acked += answers.Count(a => a.StatusCode == HttpStatusCode.OK);
+            refused = answers.FirstOrDefault(a => a.StatusCode != HttpStatusCode.OK);
+        }
+
+        Assert.False(relay.Process.HasExited, "the relay exited while the store filled:\n" + relay.Output);
+        Assert.NotNull(refused);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        var readiness = await client.GetStringAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Contains("embedded store is full", readiness, StringComparison.Ordinal);
+        Assert.Equal(acked, await PendingAtCrmAsync(admin));
+    }
+
+    [Fact]
+    public async Task Backlog_300kEventsAcrossACheckpoint_RelayStaysUpAndEveryEventReadsBack()
+    {
+        if (Environment.GetEnvironmentVariable(LargeTestsVariable) != "1")
+        {
+            Assert.Skip($"Seeds 300,000 events over HTTP (minutes on 2 cores); set {LargeTestsVariable}=1 to run it.");
+        }
+
+        const int Events = 300_000;
+        await using var crm = await FakeTarget.StartAsync();
+        var folder = new TestFolder { Partitions = 16 };
+        // About 4 KB of store memory per queued event: 300,000 need more than the 1 GB default.
+        var config = await folder.WriteConfigAsync(ConfigYaml(folder, crm, "  embedded: { memory: 2g }\n"));
+        var relay = await RelayProcess.StartAsync(config);
+        try
+        {
+            using (var admin = AdminClient(relay.Url))
+            {
+                (await admin.PostAsync(new Uri("/admin/targets/crm/pause", UriKind.Relative), null)).EnsureSuccessStatusCode();
+            }
+
+            await SeedAsync(relay, 0, Events / 2);
+
+            // A stop takes a checkpoint of the whole store (a snapshot written while nothing changes it), and the
+            // restart recovers from it: the second half is indexed and queued on top of recovered records.
+            var port = relay.Url.Port;
+            relay.Process.Signal("TERM");
+            await WaitForExitAsync(relay.Process, TimeSpan.FromMinutes(2));
+            relay.Dispose();
+            relay = await RelayProcess.StartAsync(config, port: port);
+
+            await SeedAsync(relay, Events / 2, Events);
+            Assert.False(relay.Process.HasExited, "the relay exited while seeding:\n" + relay.Output);
+            using var reader = AdminClient(relay.Url);
+            Assert.Equal(Events, await PendingAtCrmAsync(reader));
+            var random = new Random(300_000);
+            for (var i = 0; i < 200; i++)
+            {
+                var n = random.Next(Events);
+                var page = await reader.GetStringAsync(new Uri($"/admin/events?id=seed-{n}", UriKind.Relative));
+                using var found = JsonDocument.Parse(page);
+                Assert.Equal(1, found.RootElement.GetProperty("events").GetArrayLength());
+            }
+        }
+        finally
+        {
+            relay.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// relay.yaml: one Yousign source routing every event to <paramref name="crm"/>, which the tests pause, so every
+    /// acked event waits in its queue; <paramref name="embedded"/> is the <c>store.embedded</c> section, if any.
+    /// </summary>
+    private static string ConfigYaml(TestFolder folder, FakeTarget crm, string embedded) =>
+        folder.StoreYaml(TestStore.Garnet) + embedded + $"""
+            admin: {"{"} apiKeys: ["{AdminKey}"] {"}"}
+            ingress: {"{"} maxConcurrentRequests: 64, queueLimit: 256 {"}"}
+            sources:
+              yousign: {"{"} kind: yousign, path: /hooks/yousign, secret: {Secret}, routes: [{"{"} target: crm {"}"}] {"}"}
+            targets:
+              crm: {"{"} url: "{crm.Url}hook" {"}"}
+            """;
+
+    private static HttpClient AdminClient(Uri relay)
+    {
+        var client = new HttpClient { BaseAddress = relay, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        return client;
+    }
+
+    /// <summary>A Yousign event whose body carries <paramref name="padding"/>, so a few events fill a lot of memory.</summary>
+    private static string LargeEvent(string eventId, string padding) =>
+        "{\"padding\":\"" + padding + "\"," + Signing.YousignEvent(eventId)[1..];
+
+    /// <summary>What the relay owes crm (ready, in flight, retrying), from <c>GET /admin/targets</c>.</summary>
+    private static async Task<long> PendingAtCrmAsync(HttpClient admin)
+    {
+        using var targets = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/admin/targets", UriKind.Relative)));
+        var crm = targets.RootElement.GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("id").GetString() == "crm");
+        return crm.GetProperty("ready").GetInt64() + crm.GetProperty("inFlight").GetInt64() + crm.GetProperty("retrying").GetInt64();
+    }
+
+    /// <summary>
+    /// Sends events <paramref name="from"/> to <paramref name="to"/> (event_id <c>seed-n</c>) over 64 connections, as
+    /// fast as the relay acks; every one must be acked, and a relay that exits fails at once with its output.
+    /// </summary>
+    private static async Task SeedAsync(RelayProcess relay, int from, int to)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = relay.Url, Timeout = TimeSpan.FromSeconds(60) };
+        var next = from - 1;
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+        {
+            for (var n = Interlocked.Increment(ref next); n < to; n = Interlocked.Increment(ref next))
+            {
+                HttpResponseMessage answer;
+                try
+                {
+                    answer = await client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent($"seed-{n}", requestId: $"sr-{n}")));
+                }
+                catch (HttpRequestException) when (relay.Process.HasExited)
+                {
+                    throw new InvalidOperationException($"the relay exited at event {n}:\n{relay.Output[^Math.Min(relay.Output.Length, 4000)..]}");
+                }
+
+                Assert.True(answer.StatusCode == HttpStatusCode.OK, $"event {n}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+            }
+        }));
+    }
+
+    private static async Task WaitForExitAsync(ChildProcess process, TimeSpan limit)
+    {
+        var deadline = DateTimeOffset.UtcNow + limit;
+        while (!process.HasExited && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(process.HasExited, $"the relay did not stop within {limit.TotalSeconds:0} s of SIGTERM");
+    }
+}
