@@ -35,12 +35,6 @@ internal sealed partial class EmbeddedMemory : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Bytes the store holds in memory, as last read.</summary>
-    public long Used { get; private set; }
-
-    /// <summary>The store's ceiling in bytes, as last read.</summary>
-    public long Ceiling { get; private set; }
-
     /// <summary>Set while the store is full: why new events are refused, and what to do about it.</summary>
     public string? Problem => _problem;
 
@@ -53,8 +47,6 @@ internal sealed partial class EmbeddedMemory : IAsyncDisposable
             return;
         }
 
-        Used = used;
-        Ceiling = ceiling;
         if (_problem is null && used >= ceiling * FullAt)
         {
             _problem = string.Create(

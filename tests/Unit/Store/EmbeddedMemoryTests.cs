@@ -151,9 +151,17 @@ public sealed class EmbeddedMemoryTests
                 {
                     answer = await client.SendAsync(Signing.YousignRequest("/hooks/yousign", Secret, Signing.YousignEvent($"seed-{n}", requestId: $"sr-{n}")));
                 }
-                catch (HttpRequestException) when (relay.Process.HasExited)
+                catch (HttpRequestException ex)
                 {
-                    throw new InvalidOperationException($"the relay exited at event {n}:\n{relay.Output[^Math.Min(relay.Output.Length, 4000)..]}");
+                    // A connection cut mid-answer: the relay may be going down. Say so, with the end of its output.
+                    for (var wait = 0; wait < 50 && !relay.Process.HasExited; wait++)
+                    {
+                        await Task.Delay(100);
+                    }
+
+                    var output = relay.Output;
+                    throw new InvalidOperationException(
+                        relay.Process.HasExited ? $"the relay exited at event {n}:\n{output[^Math.Min(output.Length, 3000)..]}" : $"event {n}: {ex.Message}", ex);
                 }
 
                 Assert.True(answer.StatusCode == HttpStatusCode.OK, $"event {n}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
