@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Relay.Configuration;
 using Relay.Store;
+using Relay.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Relay.Tests.Store;
@@ -8,6 +9,27 @@ namespace Relay.Tests.Store;
 /// <summary>Failure mode: an embedded store whose append-only file grows without bound and replays it all at start.</summary>
 public sealed class EmbeddedCheckpointTests
 {
+    [Fact]
+    public async Task Checkpoint_OfALargeStore_CommandsOnTheSharedConnectionDoNotWaitForIt()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, TestYaml.YousignToCrm(TestYaml.Target(crm)));
+        var db = relay.Store.Database;
+        var payload = new string('x', 10_000);
+        for (var batch = 0; batch < 15_000; batch += 1000)
+        {
+            // 150 MB, so that writing the snapshot takes long enough to see who waits for it.
+            await Task.WhenAll(Enumerable.Range(batch, 1000).Select(i => db.StringSetAsync($"big:{i}", payload)));
+        }
+
+        var checkpoint = relay.Store.CheckpointAsync();
+        await db.StringSetAsync("during-checkpoint", "written");
+
+        Assert.False(checkpoint.IsCompleted, "a write made during a checkpoint waited for it to finish");
+        await checkpoint;
+        Assert.Equal("written", (string?)await db.StringGetAsync("during-checkpoint"));
+    }
+
     [Fact]
     public async Task Checkpoint_AfterManyWrites_DropsCoveredAofSegmentsAndRestartStillRecoversEverything()
     {
