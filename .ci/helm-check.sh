@@ -293,7 +293,7 @@ deployment_default() {
     'runAsNonRoot: true' 'runAsUser: 1654' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' \
     '^ +- ALL$' 'type: RuntimeDefault' \
     'path: /healthz' 'path: /readyz' 'startupProbe:' 'livenessProbe:' 'readinessProbe:' \
-    'cpu: 100m' 'memory: 128Mi' 'cpu: "1"' 'memory: 512Mi' \
+    'cpu: 100m' 'memory: 128Mi' 'cpu: "1"' 'memory: 2Gi' 'memory: 1g' \
     'containerPort: 8080' 'containerPort: 9090' 'value: "http://\+:8080"' \
     'mountPath: /app/config' 'mountPath: /app/data' 'mountPath: /tmp' \
     'port: 80$' 'port: 9090$' 'urls: http://\+:9090' 'dataDir: /app/data'

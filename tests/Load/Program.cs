@@ -93,9 +93,10 @@ static Command SearchCommand()
     var connections = new Option<int>("--connections") { Description = "Concurrent connections seeding the store (closed model).", DefaultValueFactory = _ => 64 };
     var results = new Option<string?>("--results") { Description = "Folder for the markdown and JSON reports (default tests/Load/results)." };
     var relayDll = new Option<string?>("--relay-dll") { Description = "The relay to run (default src/Relay/bin/Release/net10.0/Relay.dll)." };
+    var embeddedMemory = new Option<string?>("--embedded-memory") { Description = "store.embedded.memory of the embedded variant, e.g. 5g (default: the relay's, 1g)." };
     var command = new Command("search", "Seed a fresh store per variant with signed events over HTTP, then time and check the admin API's event searches.")
     {
-        events, stores, samples, connections, results, relayDll,
+        events, stores, samples, connections, results, relayDll, embeddedMemory,
     };
     command.SetAction(async (parse, _) =>
     {
@@ -105,7 +106,8 @@ static Command SearchCommand()
             parse.GetValue(samples),
             parse.GetValue(connections),
             Path.GetFullPath(parse.GetValue(results) ?? Path.Combine(Repository.Root(), "tests", "Load", "results")),
-            Path.GetFullPath(parse.GetValue(relayDll) ?? Repository.RelayDll("Release")));
+            Path.GetFullPath(parse.GetValue(relayDll) ?? Repository.RelayDll("Release")),
+            parse.GetValue(embeddedMemory));
         var unknown = settings.Stores.Except([BenchSettings.Garnet, BenchSettings.Redis]).ToList();
         if (unknown.Count > 0 || settings.Events < 1 || settings.Samples < 1 || settings.Connections < 1)
         {

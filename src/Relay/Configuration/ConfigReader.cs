@@ -175,6 +175,29 @@ internal sealed partial class ConfigReader : IKindSettings
         return value;
     }
 
+    /// <summary>Reads a size in bytes written with a unit (<see cref="ByteSizes"/>), within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public long Size(string key, long fallback, long min, long max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!ByteSizes.TryParse(text, out var value))
+        {
+            Error(key, $"'{text}' is not a size. Write a number and a unit: 512m or 2g.");
+            return fallback;
+        }
+
+        if (value < min || value > max)
+        {
+            Error(key, $"{text} is out of range; use {ByteSizes.Format(min)} to {ByteSizes.Format(max)}.");
+        }
+
+        return value;
+    }
+
     public int Int(string key, int fallback, int min, int max) => Number(key, fallback, min, max, NumberStyles.Integer, "a whole number");
 
     public long Long(string key, long fallback, long min, long max) => Number(key, fallback, min, max, NumberStyles.Integer, "a whole number");

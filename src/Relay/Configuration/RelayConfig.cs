@@ -18,6 +18,7 @@ internal sealed record RelayConfig(
 /// <param name="Durability">What an ack waits for besides the store's own fsync; <see cref="StoreDurability.Replicas"/> needs Redis.</param>
 /// <param name="MinReplicas">With <see cref="StoreDurability.Replicas"/>: replicas that must confirm a write before it is acked.</param>
 /// <param name="ReplicaTimeout">With <see cref="StoreDurability.Replicas"/>: how long an ack waits for them before it is refused (503).</param>
+/// <param name="EmbeddedMemory">The embedded store's memory ceiling in bytes (<c>store.embedded.memory</c>): records and their objects.</param>
 internal sealed record StoreConfig(
     string Connection,
     string DataDir,
@@ -28,8 +29,18 @@ internal sealed record StoreConfig(
     string Prefix,
     StoreDurability Durability,
     int MinReplicas,
-    TimeSpan ReplicaTimeout)
+    TimeSpan ReplicaTimeout,
+    long EmbeddedMemory)
 {
+    /// <summary>Default of <c>store.embedded.memory</c>: about 900,000 events waiting or kept (see the README).</summary>
+    public const long DefaultEmbeddedMemory = 1024 * ByteSizes.Megabyte;
+
+    /// <summary>Smallest <c>store.embedded.memory</c>: Garnet needs at least 32 of its 4 MB pages.</summary>
+    public const long MinEmbeddedMemory = 128 * ByteSizes.Megabyte;
+
+    /// <summary>Largest <c>store.embedded.memory</c>.</summary>
+    public const long MaxEmbeddedMemory = 1024 * 1024 * ByteSizes.Megabyte;
+
     public bool IsEmbedded => Connection.Length == 0;
 }
 

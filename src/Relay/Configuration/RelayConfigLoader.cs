@@ -116,7 +116,8 @@ internal static partial class RelayConfigLoader
             Prefix: prefix,
             Durability: durability,
             MinReplicas: store.Int("minReplicas", 1, 1, 16),
-            ReplicaTimeout: store.Duration("replicaTimeout", TimeSpan.FromSeconds(1), min: TimeSpan.FromMilliseconds(10), max: TimeSpan.FromSeconds(30)));
+            ReplicaTimeout: store.Duration("replicaTimeout", TimeSpan.FromSeconds(1), min: TimeSpan.FromMilliseconds(10), max: TimeSpan.FromSeconds(30)),
+            EmbeddedMemory: store.Section("embedded").Size("memory", StoreConfig.DefaultEmbeddedMemory, StoreConfig.MinEmbeddedMemory, StoreConfig.MaxEmbeddedMemory));
     }
 
     private static AdminConfig ReadAdmin(ConfigReader admin)

@@ -23,6 +23,11 @@ internal sealed class StoreHealthCheck(StoreConnection connection, TimeProvider 
             return HealthCheckResult.Degraded(problem);
         }
 
+        if (connection.FullProblem is { } full)
+        {
+            return HealthCheckResult.Degraded(full);
+        }
+
         try
         {
             var started = time.GetTimestamp();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Garnet;
+using Relay.Configuration;
 
 namespace Relay.Store;
 
@@ -12,9 +13,15 @@ namespace Relay.Store;
 /// <item><c>--device-type RandomAccess</c>: the native device needs libaio, absent on Debian 12.</item>
 /// <item><c>--aof --recover</c> with <c>--aof-commit-freq -1</c>: we commit the AOF ourselves, in groups
 /// (<see cref="AofGroupCommit"/>), because <c>--aof-commit-wait</c> makes scripts crawl (~74/s).</item>
-/// <item>Small memory settings: ~75 MB resident instead of ~500 MB.</item>
+/// <item><c>--memory</c> from <c>store.embedded.memory</c> (1 GB by default) in 4 MB pages: the ceiling for records and
+/// their objects. Garnet 2.2 fails the process (<c>Environment.FailFast</c>) when it writes pages to disk while an index
+/// or queue on them changes (seen at ~100,000 events with 128 MB), so Relay keeps every record in memory:
+/// <see cref="EmbeddedMemory"/> refuses new events before the ceiling is reached.</item>
+/// <item><c>--expired-key-deletion-scan-freq</c>: without it events past <c>store.retention</c> expire only when read,
+/// and keep their memory for ever (measured: 85 MB of expired hashes still held after 20 s; 0 with the scan).</item>
 /// <item><c>--storage-tier</c> with <c>--logdir</c>: records that outgrow <c>--memory</c> spill to disk. Without it Garnet is
-/// a cache and evicts the oldest records, i.e. acked events waiting in a backlog (measured: 62k of 120k 2 KB hashes gone).</item>
+/// a cache and evicts the oldest records, i.e. acked events waiting in a backlog (measured: 62k of 120k 2 KB hashes gone).
+/// Relay stops taking events before that point; the spill is the last line of defence, not a mode it runs in.</item>
 /// <item><c>--aof-segment-size</c> small: a checkpoint frees the AOF only in whole segments (<see cref="EmbeddedCheckpoints"/>).</item>
 /// <item><c>--auth Password</c> with a random password made at each start and kept only in this process: any other
 /// local process could otherwise read event bodies, or queue forged events that Relay would sign and deliver.</item>
@@ -24,6 +31,9 @@ internal sealed class EmbeddedGarnet : IDisposable
 {
     /// <summary>AOF segment size: a checkpoint deletes only the whole segments it covers.</summary>
     public const string SegmentSize = "16m";
+
+    /// <summary>How often Garnet deletes expired keys, in seconds.</summary>
+    private const string ExpiredKeyScanSeconds = "60";
 
     private readonly GarnetServer _server;
 
@@ -39,7 +49,8 @@ internal sealed class EmbeddedGarnet : IDisposable
     /// <summary>The password this start of the store requires; never written anywhere.</summary>
     public string Password { get; }
 
-    public static EmbeddedGarnet Start(string dataDir, ILoggerFactory loggerFactory)
+    /// <param name="memory">Bytes of records and objects the store keeps in memory (<c>store.embedded.memory</c>).</param>
+    public static EmbeddedGarnet Start(string dataDir, long memory, ILoggerFactory loggerFactory)
     {
         Directory.CreateDirectory(dataDir);
         var port = FreeLoopbackPort();
@@ -53,7 +64,8 @@ internal sealed class EmbeddedGarnet : IDisposable
             "--checkpointdir", dataDir,
             "--storage-tier", "true", "--logdir", Path.Combine(dataDir, "log"),
             "--aof", "--recover", "--aof-commit-freq", "-1",
-            "--memory", "128m", "--page", "4m", "--index", "16m", "--aof-memory", "64m", "--aof-page-size", "8m",
+            "--memory", ByteSizes.Format(memory), "--page", "4m", "--index", "16m", "--aof-memory", "64m", "--aof-page-size", "8m",
+            "--expired-key-deletion-scan-freq", ExpiredKeyScanSeconds,
             "--aof-segment-size", SegmentSize,
         ];
         // Garnet writes a banner straight to the console and logs its whole configuration at Information;

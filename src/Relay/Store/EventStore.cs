@@ -39,6 +39,11 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
             throw new StoreLayoutException(problem);
         }
 
+        if (connection.FullProblem is { } full)
+        {
+            throw new StoreFullException(full);
+        }
+
         var results = new AcceptResult[events.Count];
         for (var i = 0; i < events.Count; i++)
         {

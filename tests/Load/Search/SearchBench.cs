@@ -122,7 +122,7 @@ internal static class SearchBench
             }
 
             var relayLog = Path.Combine(folder, "relay.log");
-            relay = await RelayProcess.StartAsync(SearchConfigFile.Write(folder, connection, crm, reject), settings.RelayDll, relayLog).ConfigureAwait(false);
+            relay = await RelayProcess.StartAsync(SearchConfigFile.Write(folder, connection, crm, reject, store == BenchSettings.Garnet ? settings.EmbeddedMemory : null), settings.RelayDll, relayLog).ConfigureAwait(false);
             using var admin = new AdminApi(relay.Url);
             await admin.PauseAsync(SearchQueries.Crm).ConfigureAwait(false);
 

@@ -4,13 +4,15 @@ namespace Relay.Load.Search;
 /// <param name="Events">Events seeded per store variant.</param>
 /// <param name="Samples">Timed requests per query (after a warm-up); the deep page times this many pages in chains of <see cref="DeepPages"/>.</param>
 /// <param name="Connections">Concurrent connections seeding the store (closed model).</param>
+/// <param name="EmbeddedMemory"><c>store.embedded.memory</c> of the embedded variant; null keeps the relay's default.</param>
 internal sealed record SearchSettings(
     long Events,
     IReadOnlyList<string> Stores,
     int Samples,
     int Connections,
     string ResultsFolder,
-    string RelayDll)
+    string RelayDll,
+    string? EmbeddedMemory)
 {
     /// <summary>Page size of every timed query.</summary>
     public const int PageSize = 50;

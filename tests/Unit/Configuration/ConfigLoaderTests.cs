@@ -127,6 +127,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_EmbeddedMemory_DefaultsTo1GbAndRejectsWhatGarnetCannotRun()
+    {
+        Assert.Equal(1024L << 20, Load("store: { dataDir: state }").Snapshot!.Config.Store.EmbeddedMemory);
+        Assert.Equal(2560L << 20, Load("store: { embedded: { memory: 2.5g } }").Snapshot!.Config.Store.EmbeddedMemory);
+
+        var (snapshot, errors) = Load("store: { embedded: { memory: 64m } }");
+        Assert.Null(snapshot);
+        Assert.Equal("store:embedded:memory: 64m is out of range; use 128m to 1024g.", Assert.Single(errors));
+        Assert.Equal(
+            "store:embedded:memory: '1GB' is not a size. Write a number and a unit: 512m or 2g.",
+            Assert.Single(Load("store: { embedded: { memory: 1GB } }").Errors));
+        Assert.Contains(Load("store: { embedded: { memroy: 2g } }").Errors, e => e.StartsWith("store:embedded:memroy:") && e.Contains("memory"));
+    }
+
+    [Fact]
     public void Load_ReplicasDurabilityOnTheEmbeddedStore_IsRejectedWithAFix()
     {
         var (snapshot, errors) = Load("store: { durability: replicas, minReplicas: 0 }");

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Relay.Configuration;
 using Relay.Store;
 using StackExchange.Redis;
 
@@ -14,7 +15,7 @@ public sealed class EmbeddedCapacityTests
         var payload = new string('x', 2000);
         const int Events = 120_000; // ~240 MB of hashes against --memory 128m
 
-        var garnet = EmbeddedGarnet.Start(dataDir, NullLoggerFactory.Instance);
+        var garnet = EmbeddedGarnet.Start(dataDir, StoreConfig.MinEmbeddedMemory, NullLoggerFactory.Instance);
         try
         {
             // What is measured is whether every record is kept, not how fast 2,000 reads from the disk tier come back on a

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Relay.Configuration;
 using Relay.Store;
+using Relay.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Relay.Tests.Store;
@@ -8,13 +10,34 @@ namespace Relay.Tests.Store;
 public sealed class EmbeddedCheckpointTests
 {
     [Fact]
+    public async Task Checkpoint_OfALargeStore_CommandsOnTheSharedConnectionDoNotWaitForIt()
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Garnet, TestYaml.YousignToCrm(TestYaml.Target(crm)));
+        var db = relay.Store.Database;
+        var payload = new string('x', 10_000);
+        for (var batch = 0; batch < 15_000; batch += 1000)
+        {
+            // 150 MB, so that writing the snapshot takes long enough to see who waits for it.
+            await Task.WhenAll(Enumerable.Range(batch, 1000).Select(i => db.StringSetAsync($"big:{i}", payload)));
+        }
+
+        var checkpoint = relay.Store.CheckpointAsync();
+        await db.StringSetAsync("during-checkpoint", "written");
+
+        Assert.False(checkpoint.IsCompleted, "a write made during a checkpoint waited for it to finish");
+        await checkpoint;
+        Assert.Equal("written", (string?)await db.StringGetAsync("during-checkpoint"));
+    }
+
+    [Fact]
     public async Task Checkpoint_AfterManyWrites_DropsCoveredAofSegmentsAndRestartStillRecoversEverything()
     {
         var dataDir = Directory.CreateTempSubdirectory("relay-checkpoint-").FullName;
         var payload = new string('x', 4000);
         const int Keys = 12_000; // ~48 MB of AOF: three 16 MB segments
 
-        var garnet = EmbeddedGarnet.Start(dataDir, NullLoggerFactory.Instance);
+        var garnet = EmbeddedGarnet.Start(dataDir, StoreConfig.MinEmbeddedMemory, NullLoggerFactory.Instance);
         long aofBefore;
         long aofAfter;
         using (var mux = await ConnectAsync(garnet))
@@ -43,7 +66,7 @@ public sealed class EmbeddedCheckpointTests
         Assert.True(aofBefore > 40_000_000, $"the test must write several segments, wrote {aofBefore} bytes");
         Assert.True(aofAfter < aofBefore / 2, $"AOF was {aofBefore} bytes before the checkpoint and {aofAfter} after");
 
-        var restarted = EmbeddedGarnet.Start(dataDir, NullLoggerFactory.Instance);
+        var restarted = EmbeddedGarnet.Start(dataDir, StoreConfig.MinEmbeddedMemory, NullLoggerFactory.Instance);
         try
         {
             using var mux = await ConnectAsync(restarted);
