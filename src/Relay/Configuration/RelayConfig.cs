@@ -58,8 +58,8 @@ internal enum StoreDurability
 /// <param name="QueueLimit">Webhook requests that wait for a turn when all are taken; past that, 503.</param>
 /// <param name="MaxBufferedBytes">Webhook body bytes held at once while read, waiting and in progress (see <c>Ingress/IngressBodyBudget</c>).</param>
 /// <param name="AckBudget">
-/// How long after a webhook request starts its ack may come: a request that would have to wait for a turn past the point
-/// where it could still be acked in time is answered 503 instead (see <c>Ingress/IngressAdmission</c>).
+/// How long after a webhook request starts its ack may come: a request that could no longer be acked in time by when it
+/// would get a turn is answered 503 instead (see <c>Ingress/IngressAdmission</c>).
 /// </param>
 internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequests, int QueueLimit, long MaxBufferedBytes, TimeSpan AckBudget)
 {
