@@ -5,9 +5,10 @@ using Relay.Load.Scenarios;
 namespace Relay.Load;
 
 /// <summary>
-/// The benchmark from start to finish: baselines first, then for each store variant a fresh relay (and redis-server)
-/// running every scenario, then targets, reports, and the closing line <c>load: N passed, M failed</c> counting the
-/// scenarios whose ledgers balanced. Everything it starts, it kills, also when a step fails.
+/// The benchmark from start to finish: baselines first, then for each store variant a fresh
+/// relay (and redis-server) running every scenario, then targets, reports, and the closing line
+/// <c>load: N passed, M failed</c> counting the scenarios whose ledgers balanced. A full run also fails when a target
+/// is missed. Everything it starts, it kills, also when a step fails.
 /// </summary>
 internal static class Bench
 {
@@ -42,7 +43,7 @@ internal static class Bench
         var targets = Targets.Evaluate(baselineRuns, results, settings.Smoke);
         notes.AddRange(Targets.Observations(results));
         notes.Add("Ingest events route to no target (ack path alone); end-to-end and later scenarios route every event to all 3 sinks; conditions measures ingest again, with and without a when on every route.");
-        notes.Add("Deliveries/s counts events that reached all 3 sinks per second, from the first scheduled send to the last arrival; HTTP deliveries are 3× that.");
+        notes.Add("Fan-out deliveries/s are HTTP deliveries: 3× the events that reached all 3 sinks per second, from the first scheduled send to the last arrival.");
         notes.Add($"Harness, sinks, baselines, relay and store share the machine's cores; every number is relative to this machine under this harness. Load average (1, 5, 15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
         var report = new BenchReport(settings.Mode, machine, TimeProvider.System.GetUtcNow(), baselineRuns, results, targets, notes);
         var (markdown, json) = await LatencyReport.WriteAsync(report, settings.ResultsFolder).ConfigureAwait(false);
@@ -66,9 +67,15 @@ internal static class Bench
         }
 
         Console.WriteLine($"load: took {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMinutes:0.0} min");
+        var missed = targets.Count(t => t.Verdict == Targets.Miss);
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"targets: {targets.Count(t => t.Verdict == Targets.Pass)} passed, {missed} missed, {targets.Count(t => t.Verdict == Targets.Skip)} skipped{(settings.Smoke ? " (not asserted in a smoke run)" : "")}"));
         var passed = results.Count(r => r.Passed);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load: {passed} passed, {results.Count - passed} failed"));
-        return results.Count - passed == 0 ? 0 : 1;
+
+        // A smoke run's seconds-long steps on a shared CI machine say nothing reliable about targets: only its ledgers count.
+        return results.Count - passed == 0 && (settings.Smoke || missed == 0) ? 0 : 1;
     }
 
     /// <summary>Other work on the machine skews every number; the report says how busy it was.</summary>
