@@ -58,10 +58,17 @@ internal sealed record ScenarioResult(string Store, string Scenario, IReadOnlyLi
     public bool Passed => Error is null && Steps.All(s => s.Problems.Count == 0);
 }
 
-internal sealed record TargetVerdict(string Target, string Verdict, string Detail);
+internal sealed record TargetVerdict(string Target, string Verdict, string Detail)
+{
+    /// <summary>Where the verdict goes in the report's Ratios table, for the targets that table shows; null for the others.</summary>
+    public RatioCell? Cell { get; init; }
+}
+
+/// <summary>One cell of the Ratios table: the <paramref name="Figure"/> (its row) measured on <paramref name="Store"/> (its column), in short, and its bar.</summary>
+internal sealed record RatioCell(string Figure, string Store, string Value, string Bar);
 
 internal sealed record BenchReport(
-    string Mode, string Machine, DateTimeOffset At, IReadOnlyList<RunStats> Baselines, IReadOnlyList<ScenarioResult> Scenarios,
+    string Mode, string Machine, DateTimeOffset At, IReadOnlyList<RunStats> Baselines, PhysicalLimits Limits, IReadOnlyList<ScenarioResult> Scenarios,
     IReadOnlyList<TargetVerdict> Targets, IReadOnlyList<string> Notes);
 
 /// <summary>
@@ -105,6 +112,7 @@ internal static class LatencyReport
         md.AppendLine("## Baselines (same machine, same run)").AppendLine();
         Table(md, ["run", "model", "ok", "fail", "RPS", "p50", "p75", "p95", "p99", "max"], report.Baselines.Select(b => (IReadOnlyList<string>)[b.Name, b.Model, .. LoadColumns(b)]));
 
+        PhysicalLimitsSection(md, report.Limits);
         md.AppendLine("## Relay: acknowledgements").AppendLine();
         md.AppendLine("Closed-model rows compare RPS with the baselines' maximum; open-model rows compare p99 with the baselines run at the same rate.").AppendLine();
         var ackRows = new List<IReadOnlyList<string>>();
@@ -198,6 +206,7 @@ internal static class LatencyReport
             md.AppendLine();
         }
 
+        RatiosSection(md, report, yarp?.Rps);
         md.AppendLine("## Targets").AppendLine();
         foreach (var target in report.Targets)
         {
@@ -224,6 +233,40 @@ internal static class LatencyReport
             CultureInfo.InvariantCulture,
             $"  {label,-34} {run.Model,-34} ok {run.Ok,8} fail {run.Failed,6}  {run.Rps,8:0} rps  p50 {run.Latency.P50,7:0.00}  p99 {run.Latency.P99,8:0.00}  max {run.Latency.Max,8:0.0} ms");
         return run.Failures.Count == 0 ? line : line + "  (" + string.Join(", ", run.Failures.Select(f => $"{f.Key}: {f.Value}")) + ")";
+    }
+
+    private static void PhysicalLimitsSection(StringBuilder md, PhysicalLimits limits)
+    {
+        md.AppendLine("## Physical limits").AppendLine();
+        md.AppendLine(PhysicalLimits.Meaning).AppendLine();
+        var store = limits.StoreAccept;
+        Table(md, ["limit", "per second", "p50", "p99", "how"], [
+            ["store accept: Redis, appendfsync always, accept.lua via redis-benchmark", store.Rps is { } rps ? Number(rps) : "skipped",
+                store.P50Ms is { } p50 ? Ms(p50) : "", store.P99Ms is { } p99 ? Ms(p99) : "", store.Detail],
+            ["bare Kestrel, closed model", limits.KestrelRps is { } kestrel ? Number(kestrel) : "not measured", "", "", "the baseline above"],
+        ]);
+    }
+
+    /// <summary>
+    /// The targets' figures per store in one compact table, meant to be copied into the main README: each cell is the
+    /// figure, its bar and the verdict.
+    /// </summary>
+    private static void RatiosSection(StringBuilder md, BenchReport report, double? yarpRps)
+    {
+        var cells = report.Targets.Where(t => t.Cell is not null).ToList();
+        if (cells.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("## Ratios").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"{report.Mode} run, {report.At:yyyy-MM-dd}, {report.Machine}; YARP pass-through {Number(yarpRps)} rps. Each cell: measured (target) verdict.").AppendLine();
+        IReadOnlyList<string> stores = [Load.BenchSettings.Redis, Load.BenchSettings.Garnet];
+        var rows = Load.Targets.Figures.Select(figure => (IReadOnlyList<string>)[
+            figure,
+            .. stores.Select(store => cells.FirstOrDefault(t => t.Cell!.Figure == figure && t.Cell.Store == store) is { } t ? $"{t.Cell!.Value} ({t.Cell.Bar}) {t.Verdict}" : ""),
+        ]);
+        Table(md, ["figure", "Redis (appendfsync always)", "embedded store (Garnet)"], rows);
     }
 
     private static IEnumerable<(ScenarioResult Scenario, StepResult Step)> Steps(BenchReport report) =>

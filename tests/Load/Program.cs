@@ -45,7 +45,7 @@ static Command SinkCommand()
 static Command BenchCommand()
 {
     var smoke = new Option<bool>("--smoke") { Description = "Short run (a few seconds per step) that CI runs: ledgers must balance, numbers are only shown." };
-    var duration = new Option<double?>("--duration") { Description = "Seconds per load step (default 20; smoke 3)." };
+    var duration = new Option<double?>("--duration") { Description = "Seconds per load step (default 20; smoke 3); in a full run, end-to-end's 50% of max step lasts 60 s whatever this says." };
     var warmup = new Option<double?>("--warmup") { Description = "Seconds of warm-up before measuring each server (default 3; smoke 1)." };
     var outage = new Option<double?>("--outage") { Description = "Seconds the outage scenario's sink answers 503 (default 30; smoke 3)." };
     var connections = new Option<int?>("--connections") { Description = "Concurrent connections of closed-model (max throughput) runs (default 64; smoke 32)." };
