@@ -18,7 +18,11 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
 
     private static readonly RedisValue[] ClaimFields = ["body", "method", "query", "contentType", "headers", "source", "type", "trace", StoreWords.OrderingField];
 
+    private CompletionBatches? _completions;
+
     private StoreKeys Keys => connection.Keys;
+
+    private CompletionBatches Completions => LazyInitializer.EnsureInitialized(ref _completions, () => new CompletionBatches(WriteCompletionsAsync));
 
     private long RetentionMs => (long)connection.Config.Retention.TotalMilliseconds;
 
@@ -115,15 +119,12 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         return claimed;
     }
 
-    public async Task<bool> CompleteAsync(string target, ClaimedEvent claimed, AttemptRecord record)
-    {
-        var p = claimed.Partition;
-        var done = await connection.Database.ScriptEvaluateAsync(
-            StoreScripts.Complete,
-            [Keys.Lease(p, target), Keys.Event(p, claimed.Id), Keys.History(p, claimed.Id), .. Keys.StateIndexes(p, target), .. KeyQueueKeys(p, target, claimed.OrderingKey)],
-            [claimed.Id, target, time.GetUtcNow().ToUnixTimeMilliseconds(), Serialize(record), RetentionMs, HistoryCap, claimed.Lease.Deadline, claimed.OrderingKey ?? ""]).ConfigureAwait(false);
-        return Settled(target, (int)done);
-    }
+    /// <summary>
+    /// Records a successful delivery; false when the lease was lost meanwhile (nothing is written then). Completions of
+    /// one target and partition that arrive together are written in one script call (<see cref="CompletionBatches"/>).
+    /// </summary>
+    public async Task<bool> CompleteAsync(string target, ClaimedEvent claimed, AttemptRecord record) =>
+        Settled(target, await Completions.CompleteAsync(target, claimed.Partition, new Completion(claimed, Serialize(record))).ConfigureAwait(false));
 
     /// <summary>
     /// Pushes the claim's lease deadline <paramref name="lease"/> past now (store clock) while its delivery runs;
@@ -290,6 +291,26 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
                 claimed.OrderingKey ?? "", blockKey ? StoreWords.BlockKey : "",
             ]).ConfigureAwait(false);
         return Settled(target, (int)done);
+    }
+
+    /// <summary>One call of complete.lua for a batch of successful deliveries to one target in one partition.</summary>
+    private async Task<IReadOnlyList<int>> WriteCompletionsAsync(string target, int p, IReadOnlyList<Completion> batch)
+    {
+        var keys = new List<RedisKey>(8 + (batch.Count * 3)) { Keys.Lease(p, target) };
+        keys.AddRange(Keys.StateIndexes(p, target));
+        keys.Add(Keys.Ready(p, target));
+        keys.Add(Keys.Blocked(p, target));
+        var args = new List<RedisValue>(4 + (batch.Count * 4)) { target, time.GetUtcNow().ToUnixTimeMilliseconds(), RetentionMs, HistoryCap };
+        foreach (var (claimed, record) in batch)
+        {
+            keys.Add(Keys.Event(p, claimed.Id));
+            keys.Add(Keys.History(p, claimed.Id));
+            keys.Add(KeyQueueKeys(p, target, claimed.OrderingKey)[0]);
+            args.AddRange([claimed.Id, record, claimed.Lease.Deadline, claimed.OrderingKey ?? ""]);
+        }
+
+        var outcomes = (RedisValue[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Complete, [.. keys], [.. args]).ConfigureAwait(false))!;
+        return [.. outcomes.Select(o => (int)o)];
     }
 
     /// <summary>

@@ -20,8 +20,6 @@
 -- ARGV[7..] field, value pairs of the event hash
 --
 -- Returns {1, id} when accepted; {0, first id} when the dedupe key is already held (a vendor retry).
-local unpack = unpack or table.unpack
-
 local existing = redis.call('GET', KEYS[1])
 if existing then
   return {0, existing}

@@ -1,46 +1,61 @@
--- complete: record a successful delivery of a leased event to one target.
+-- complete: record successful deliveries of leased events to one target, all in one partition.
+-- Deliveries that finish while an earlier completion of the same target and partition is being written are settled
+-- together (CompletionBatches), so under load one script call settles many; each event is checked and settled on
+-- its own, exactly as if it came alone.
 --
 -- KEYS[1]    lease zset    (target, partition)
--- KEYS[2]    event hash
--- KEYS[3]    history list  (attempt records of the event, capped)
--- KEYS[4..8] the target's state indexes, in the order of lib.lua's STATES
--- KEYS[9]    key queue of the event's ordering key (lib.lua's key_release; unused without one)
--- KEYS[10]   ready list   (target, partition)
--- KEYS[11]   blocked keys (target, partition)
--- ARGV[1] event id
--- ARGV[2] target id
--- ARGV[3] now, unix ms
--- ARGV[4] attempt record (JSON)
--- ARGV[5] retention, ms
--- ARGV[6] history cap (entries kept)
--- ARGV[7] lease deadline of this claim, unix ms
--- ARGV[8] the event's ordering key; '' for none
+-- KEYS[2..6] the target's state indexes, in the order of lib.lua's STATES
+-- KEYS[7]    ready list    (target, partition)
+-- KEYS[8]    blocked keys  (target, partition)
+-- then per event, 3 keys from KEYS[9]:
+--   event hash; history list (attempt records of the event, capped); key queue of the event's ordering key
+--   (lib.lua's key_release; a placeholder never touched without one)
+-- ARGV[1] target id
+-- ARGV[2] now, unix ms
+-- ARGV[3] retention, ms
+-- ARGV[4] history cap (entries kept)
+-- then per event, 4 args from ARGV[5]: event id; attempt record (JSON); lease deadline of this claim, unix ms;
+-- the event's ordering key ('' for none)
 --
--- Returns 1 when recorded, 2 when recorded and the key's next event became ready; 0 when the lease was lost (expired and reclaimed), in which case nothing is written:
--- the event is queued again and will be delivered again, which at-least-once allows.
--- The lease deadline identifies this claim: a worker whose lease expired and was re-claimed by another
--- must not settle the newer claim.
-local id = ARGV[1]
-local leased = redis.call('ZSCORE', KEYS[1], id)
-if not leased or tonumber(leased) ~= tonumber(ARGV[7]) then
-  return 0
+-- Returns one number per event, in order: 1 when recorded, 2 when recorded and the key's next event became ready; 0
+-- when the lease was lost (expired and reclaimed), in which case nothing is written for that event: it is queued
+-- again and will be delivered again, which at-least-once allows.
+-- The lease deadline identifies the claim: a worker whose lease expired and was re-claimed by another must not
+-- settle the newer claim.
+local t = ARGV[1]
+local now = ARGV[2]
+local retention = tonumber(ARGV[3])
+local cap = tonumber(ARGV[4])
+local settled = {}
+local any = false
+for i = 0, (#KEYS - 8) / 3 - 1 do
+  local event, history, queue = KEYS[9 + i * 3], KEYS[10 + i * 3], KEYS[11 + i * 3]
+  local id, record, deadline, key = ARGV[5 + i * 4], ARGV[6 + i * 4], ARGV[7 + i * 4], ARGV[8 + i * 4]
+  local leased = redis.call('ZSCORE', KEYS[1], id)
+  if not leased or tonumber(leased) ~= tonumber(deadline) then
+    settled[#settled + 1] = 0
+  else
+    redis.call('ZREM', KEYS[1], id)
+    local receivedAt = redis.call('HGET', event, 'receivedAt')
+    if receivedAt then
+      redis.call('HSET', event, t .. '.state', 'delivered', t .. '.at', now)
+      redis.call('HDEL', event, t .. '.next', t .. '.reason')
+      redis.call('HINCRBY', event, t .. '.attempts', 1)
+    end
+    index_state(2, 'delivered', id, receivedAt)
+    if redis.call('RPUSH', history, record) > cap then
+      redis.call('LTRIM', history, -cap, -1)
+    end
+    keep_while_owed(event, history, retention)
+    if key ~= '' and key_release(queue, KEYS[7], KEYS[8], key, id, now) then
+      settled[#settled + 1] = 2
+    else
+      settled[#settled + 1] = 1
+    end
+    any = true
+  end
 end
-redis.call('ZREM', KEYS[1], id)
-
-local t = ARGV[2]
-local receivedAt = redis.call('HGET', KEYS[2], 'receivedAt')
-if receivedAt then
-  redis.call('HSET', KEYS[2], t .. '.state', 'delivered', t .. '.at', ARGV[3])
-  redis.call('HDEL', KEYS[2], t .. '.next', t .. '.reason')
-  redis.call('HINCRBY', KEYS[2], t .. '.attempts', 1)
+if any then
+  trim(KEYS[3], tonumber(now), retention)
 end
-index_state(4, 'delivered', id, receivedAt)
-trim(KEYS[5], tonumber(ARGV[3]), tonumber(ARGV[5]))
-
-redis.call('RPUSH', KEYS[3], ARGV[4])
-redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
-keep_while_owed(KEYS[2], KEYS[3], tonumber(ARGV[5]))
-if ARGV[8] ~= '' and key_release(KEYS[9], KEYS[10], KEYS[11], ARGV[8], id, ARGV[3]) then
-  return 2
-end
-return 1
+return settled

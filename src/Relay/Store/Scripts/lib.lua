@@ -5,6 +5,9 @@
 -- operator can list a target's dead (or delivered, or retrying...) events newest first without scanning. An event
 -- is in exactly one of them per target. A script that moves an event passes the target's five state indexes as
 -- consecutive KEYS in this order (StoreKeys.StateIndexes builds them; a test checks the two orders agree).
+-- Lua 5.1 (Redis, Garnet) has unpack; later versions moved it to table.unpack.
+local unpack = unpack or table.unpack
+
 local STATES = {'pending', 'delivered', 'retrying', 'dead', 'quarantined'}
 
 -- Puts `id` in the state index of `state` (KEYS[first..first+4] in the order of STATES) and takes it out of the
@@ -50,16 +53,22 @@ local function keep_while_owed(event, history, retention)
   if not targets then
     return
   end
+  local fields = {}
   local start = 1
   while start <= #targets do
     local comma = string.find(targets, ',', start, true) or (#targets + 1)
-    local state = redis.call('HGET', event, string.sub(targets, start, comma - 1) .. '.state')
+    fields[#fields + 1] = string.sub(targets, start, comma - 1) .. '.state'
+    start = comma + 1
+  end
+  -- One read for every target's state; a missing field comes back as false, which is owed by nobody.
+  local states = #fields > 0 and redis.call('HMGET', event, unpack(fields)) or {}
+  for i = 1, #fields do
+    local state = states[i]
     if state == 'pending' or state == 'retrying' or state == 'dead' or state == 'quarantined' then
       redis.call('PERSIST', event)
       redis.call('PERSIST', history)
       return
     end
-    start = comma + 1
   end
   redis.call('PEXPIRE', event, retention)
   redis.call('PEXPIRE', history, retention)
