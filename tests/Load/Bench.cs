@@ -44,7 +44,7 @@ internal static class Bench
 
         var targets = Targets.Evaluate(baselineRuns, results, settings.Smoke);
         notes.AddRange(Targets.Observations(results));
-        notes.Add("Ingest events route to no target (ack path alone); end-to-end and later scenarios route every event to all 3 sinks; conditions measures ingest again, with and without a when on every route.");
+        notes.Add("Ingest, end-to-end and later scenarios route every event to all 3 sinks, with dispatch running; conditions measures ingest again, with and without a when on every route.");
         notes.Add("Fan-out deliveries/s are HTTP deliveries: 3× the events that reached all 3 sinks per second, from the first scheduled send to the last arrival.");
         notes.Add($"Harness, sinks, baselines, relay and store share the machine's cores; every number is relative to this machine under this harness. Load average (1, 5, 15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
         var report = new BenchReport(settings.Mode, machine, TimeProvider.System.GetUtcNow(), baselineRuns, limits, results, targets, notes);

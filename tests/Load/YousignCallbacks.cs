@@ -19,7 +19,7 @@ internal sealed class YousignCallbacks(string runId)
     /// <summary>Routed to every sink by the generated relay.yaml.</summary>
     public const string RoutedEvent = "signature_request.done";
 
-    /// <summary>Matches no route: stored and acked, delivered nowhere, so ingest is measured on its own.</summary>
+    /// <summary>Matches no route: stored and acked, delivered nowhere (warm-up, baselines, and the conditions scenario's routes).</summary>
     public const string UnroutedEvent = "document.load_ingest";
 
     /// <param name="signatureRequest">
