@@ -70,6 +70,42 @@ public sealed class CompletionBatchTests
         }
     }
 
+    /// <summary>
+    /// A completion moves the event out of the one state index its state field names (here retrying, after a failed
+    /// first attempt) into delivered; an event left in two indexes would be listed twice to operators.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Complete_AfterARetry_LeavesRetryingForDeliveredOnly(string storeName)
+    {
+        await using var crm = await FakeTarget.StartAsync();
+        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), TestYaml.YousignToCrm(TestYaml.Target(crm)));
+        var store = relay.Services.GetRequiredService<EventStore>();
+        await relay.Services.GetRequiredService<EventOperations>().SetPausedAsync("crm", paused: true);
+        relay.Services.GetRequiredService<DispatchService>().PauseChanged("crm");
+        const int Partition = 2;
+        var id = await AcceptAsync(store, Partition, "retried-once");
+        var first = Assert.Single(await store.ClaimAsync("crm", Partition, 1, TimeSpan.FromMinutes(1)));
+        var failed = new AttemptRecord("crm", 1, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 503, 3, null);
+        Assert.True(await store.RetryAsync("crm", first, DateTimeOffset.UtcNow.AddSeconds(-1), "HTTP 503", failed));
+        Assert.Equal((1, 0), await store.PromoteAsync("crm", Partition, 10));
+        var second = Assert.Single(await store.ClaimAsync("crm", Partition, 1, TimeSpan.FromMinutes(1)));
+
+        Assert.True(await store.CompleteAsync("crm", second, failed with { Attempt = 2, Status = 200 }));
+
+        var indexes = new Dictionary<string, string[]>();
+        foreach (var state in StoreWords.States)
+        {
+            indexes[state] = [.. (await relay.Store.Database.SortedSetRangeByRankAsync(relay.Store.Keys.StateIndex(Partition, "crm", state))).Select(v => (string)v!)];
+        }
+
+        Assert.Equal([id], indexes[StoreWords.Delivered]);
+        Assert.All(indexes.Where(i => i.Key != StoreWords.Delivered), i => Assert.Empty(i.Value));
+        var fields = await EventStateAsync(relay, id);
+        Assert.Equal(("delivered", "2"), (fields["crm.state"], fields["crm.attempts"]));
+        Assert.False(fields.ContainsKey("crm.next") || fields.ContainsKey("crm.reason"), "a delivered event keeps no retry time or failure reason");
+    }
+
     /// <summary>Completions that arrive while a batch is being written go together in the next call, each with its own outcome, in order.</summary>
     [Fact]
     public async Task Complete_ArrivingWhileAWriteRuns_GoTogetherInTheNextCall()

@@ -36,13 +36,14 @@ for i = 0, (#KEYS - 8) / 3 - 1 do
     settled[#settled + 1] = 0
   else
     redis.call('ZREM', KEYS[1], id)
-    local receivedAt = redis.call('HGET', event, 'receivedAt')
+    local known = redis.call('HMGET', event, 'receivedAt', t .. '.state')
+    local receivedAt = known[1]
     if receivedAt then
       redis.call('HSET', event, t .. '.state', 'delivered', t .. '.at', now)
       redis.call('HDEL', event, t .. '.next', t .. '.reason')
       redis.call('HINCRBY', event, t .. '.attempts', 1)
     end
-    index_state(2, 'delivered', id, receivedAt)
+    index_move(2, known[2], 'delivered', id, receivedAt)
     if redis.call('RPUSH', history, record) > cap then
       redis.call('LTRIM', history, -cap, -1)
     end

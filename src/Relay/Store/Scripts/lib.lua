@@ -22,6 +22,29 @@ local function index_state(first, state, id, receivedAt)
   end
 end
 
+-- index_state for an event whose state is known to have been `from` (its state field, which every script writes
+-- with the index): moves it from that one index to the one of `to`, two writes instead of five. When `from` is not a
+-- state word (no field yet, or expired), falls back to index_state.
+local function index_move(first, from, to, id, receivedAt)
+  local from_key, to_key
+  for i, word in ipairs(STATES) do
+    if word == from then
+      from_key = KEYS[first + i - 1]
+    end
+    if word == to then
+      to_key = KEYS[first + i - 1]
+    end
+  end
+  if not from_key or not receivedAt then
+    index_state(first, to, id, receivedAt)
+    return
+  end
+  if from_key ~= to_key then
+    redis.call('ZREM', from_key, id)
+  end
+  redis.call('ZADD', to_key, receivedAt, id)
+end
+
 -- Drops the entries of an index scored by received-at that retention has expired.
 local function trim(key, now, retention)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - retention)
