@@ -247,7 +247,7 @@ internal sealed class BenchContext : IAsyncDisposable
         var result = ledger.Close(before, await ReadCountersAsync().ConfigureAwait(false));
         var step = new StepResult(plan.Name, stats, result, maxRss, [], relayCpu is { } cpu ? new CpuUse(cpu.TotalSeconds, storeCpu?.TotalSeconds) : null, order?.Close(ledger.IsAcked));
         Console.WriteLine(LatencyReport.Line($"{Store} {plan.Name}", stats));
-        Console.WriteLine(LedgerLine(result, maxRss));
+        Console.WriteLine(LedgerLine(result, maxRss, step.CpuLine));
         if (step.Order is not null)
         {
             Console.WriteLine(step.Order.Line(step));
@@ -292,7 +292,7 @@ internal sealed class BenchContext : IAsyncDisposable
         }
     }
 
-    private static string LedgerLine(LedgerResult ledger, double maxRss)
+    private static string LedgerLine(LedgerResult ledger, double maxRss, string? cpu)
     {
         var sinks = string.Join(" ", ledger.Sinks.Select(s => $"{s.Sink} {s.Delivered}" + (s.Dead > 0 ? $" ({s.Dead} dead)" : "") + (s.Redelivered > 0 ? $" (+{s.Redelivered} redelivered)" : "")));
         var verdict = ledger.Balanced ? "balanced" : "FAILED: " + string.Join("; ", ledger.Problems);
@@ -301,7 +301,7 @@ internal sealed class BenchContext : IAsyncDisposable
         var refused = string.Join(" ", ((string[])["late", "overloaded", "unavailable"]).Where(o => ledger.RelayOutcomes.GetValueOrDefault(o) > 0).Select(o => $"{o} {ledger.RelayOutcomes[o]}"));
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates}{(refused.Length > 0 ? " refused " + refused : "")} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB | {verdict}");
+            $"    ledger: sent {ledger.SentEvents} acked {ledger.AckedEvents} relay-new {ledger.RelayNewEvents} dup {ledger.RelayDuplicates}{(refused.Length > 0 ? " refused " + refused : "")} | {sinks} | pending {ledger.Pending} | RSS max {maxRss:0} MB{(cpu is null ? "" : " | " + cpu)} | {verdict}");
     }
 
     private Task<RelayCounters> ReadCountersAsync() => RelayCounters.ReadAsync(RelayClient, RelayClient.BaseAddress!);
