@@ -20,6 +20,16 @@ internal sealed class YamlConfigurationSource : FileConfigurationSource
 
 internal sealed class YamlConfigurationProvider(YamlConfigurationSource source) : FileConfigurationProvider(source)
 {
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Source.FileProvider is ConfigFolderFiles files)
+        {
+            files.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
     public override void Load(Stream stream)
     {
         var yaml = new YamlStream();
@@ -76,8 +86,14 @@ internal static class YamlConfigurationExtensions
 {
     public static IConfigurationBuilder AddYamlFile(this IConfigurationBuilder builder, string path, bool reloadOnChange)
     {
-        var source = new YamlConfigurationSource { Path = path, Optional = false, ReloadOnChange = reloadOnChange };
-        source.ResolveFileProvider();
+        var full = System.IO.Path.GetFullPath(path);
+        var source = new YamlConfigurationSource
+        {
+            Path = System.IO.Path.GetFileName(full),
+            Optional = false,
+            ReloadOnChange = reloadOnChange,
+            FileProvider = new ConfigFolderFiles(System.IO.Path.GetDirectoryName(full)!, System.IO.Path.GetFileName(full)),
+        };
         return builder.Add(source);
     }
 }
