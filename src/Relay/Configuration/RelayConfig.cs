@@ -65,12 +65,7 @@ internal sealed record IngressConfig(long MaxBodyBytes, int MaxConcurrentRequest
 {
     public const int DefaultMaxConcurrentRequests = 64;
 
-    /// <summary>
-    /// Large enough that a pause of tens of milliseconds (a GC, a checkpoint, a burst) queues requests instead of
-    /// refusing them. Waiting is bounded by <see cref="AckBudget"/> and the bytes held by <see cref="MaxBufferedBytes"/>,
-    /// so a long queue costs neither late acks nor memory.
-    /// </summary>
-    public const int DefaultQueueLimit = 1024;
+    public const int DefaultQueueLimit = 64;
 
     public const long DefaultMaxBufferedBytes = 64L * 1024 * 1024;
 

@@ -277,7 +277,7 @@ public sealed class IngressAdmissionTests
     {
         var (snapshot, _) = Configuration.ConfigLoaderTests.Load("targets:\n  crm: { url: \"http://crm.internal/hook\" }\n");
         var ingress = snapshot!.Config.Ingress;
-        Assert.Equal((64, 1024, 64L * 1024 * 1024), (ingress.MaxConcurrentRequests, ingress.QueueLimit, ingress.MaxBufferedBytes));
+        Assert.Equal((64, 64, 64L * 1024 * 1024), (ingress.MaxConcurrentRequests, ingress.QueueLimit, ingress.MaxBufferedBytes));
 
         // A body limit above the default budget raises the budget's default with it.
         var (large, _) = Configuration.ConfigLoaderTests.Load("ingress: { maxBodyBytes: 100000000 }\n");
