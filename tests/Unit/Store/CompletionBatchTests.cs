@@ -25,10 +25,8 @@ public sealed class CompletionBatchTests
     public async Task Complete_FortyAtOnceOneLeaseLost_OthersDeliveredLostOneUntouched(string storeName)
     {
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), TestYaml.YousignToCrm(TestYaml.Target(crm)));
+        await using var relay = await StartPausedAsync(storeName, crm);
         var store = relay.Services.GetRequiredService<EventStore>();
-        await relay.Services.GetRequiredService<EventOperations>().SetPausedAsync("crm", paused: true);
-        relay.Services.GetRequiredService<DispatchService>().PauseChanged("crm");
         const int Partition = 3;
         var ids = new List<string>();
         for (var i = 0; i < 40; i++)
@@ -79,10 +77,8 @@ public sealed class CompletionBatchTests
     public async Task Complete_AfterARetry_LeavesRetryingForDeliveredOnly(string storeName)
     {
         await using var crm = await FakeTarget.StartAsync();
-        await using var relay = await RelayHost.StartAsync(TestStore.Named(storeName), TestYaml.YousignToCrm(TestYaml.Target(crm)));
+        await using var relay = await StartPausedAsync(storeName, crm);
         var store = relay.Services.GetRequiredService<EventStore>();
-        await relay.Services.GetRequiredService<EventOperations>().SetPausedAsync("crm", paused: true);
-        relay.Services.GetRequiredService<DispatchService>().PauseChanged("crm");
         const int Partition = 2;
         var id = await AcceptAsync(store, Partition, "retried-once");
         var first = Assert.Single(await store.ClaimAsync("crm", Partition, 1, TimeSpan.FromMinutes(1)));
@@ -187,6 +183,15 @@ public sealed class CompletionBatchTests
 
         Assert.All(await Task.WhenAll(all), o => Assert.Equal(1, o));
         Assert.Equal([1, CompletionBatches.MaxBatch, 10], sizes);
+    }
+
+    /// <summary>A relay whose target crm is paused, so nothing is claimed but what a test claims itself.</summary>
+    private static async Task<RelayHost> StartPausedAsync(string storeName, FakeTarget crm)
+    {
+        var relay = await RelayHost.StartAsync(TestStore.Named(storeName), TestYaml.YousignToCrm(TestYaml.Target(crm)));
+        await relay.Services.GetRequiredService<EventOperations>().SetPausedAsync("crm", paused: true);
+        relay.Services.GetRequiredService<DispatchService>().PauseChanged("crm");
+        return relay;
     }
 
     private static Completion Completion(string id) =>
