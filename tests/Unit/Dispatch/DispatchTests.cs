@@ -69,7 +69,10 @@ public sealed class DispatchTests
         Assert.InRange(connections.Count, 1, 4);
         var counted = opened.GetMeasurementSnapshot();
         Assert.All(counted, m => Assert.Equal("crm", m.Tags["target"]));
-        Assert.Equal(connections.Count, counted.Sum(m => m.Value));
+
+        // Every connection the target saw was counted. The pool may also open one that carries nothing: a request that
+        // waits for a connection starts opening one, and takes whichever is free first (seen: 4 opened, 3 used).
+        Assert.InRange(counted.Sum(m => m.Value), connections.Count, 4);
     }
 
     /// <summary>
