@@ -4,62 +4,73 @@ namespace Relay.Store;
 /// Settles successful deliveries in batches, one batch per target and partition (one script call can only touch one
 /// partition). The first completion is written at once; completions that arrive while it is being written wait and
 /// go together in the next call, and so on. An idle target pays no delay; a busy one pays one script call for many
-/// deliveries instead of one each, which is most of the store's work per delivered event.
+/// deliveries instead of one each, which is most of the store's work per delivered event. A queue lives only while it
+/// has completions to write, so targets that are removed, or partitions left by a migration, leave nothing behind.
 /// </summary>
 /// <param name="write">Writes one batch (at most <see cref="MaxBatch"/>), returning the settle outcome of each, in order.</param>
-internal sealed class CompletionBatches(Func<string, int, IReadOnlyList<Completion>, Task<IReadOnlyList<int>>> write)
+internal sealed class CompletionBatches(Func<string, int, IReadOnlyList<Completion>, Task<IReadOnlyList<SettleOutcome>>> write)
 {
     /// <summary>Keeps one script call short: the store runs nothing else while it runs.</summary>
     public const int MaxBatch = 64;
 
-    private readonly Dictionary<(string Target, int Partition), Queue> _queues = [];
+    /// <summary>Per target and partition that has a write in progress, the completions waiting for the next one.</summary>
+    private readonly Dictionary<(string Target, int Partition), List<Pending>> _queues = [];
 
-    /// <summary>Queues one completion; the task ends with its settle outcome (0 lost lease, 1 settled, 2 settled and the key's next event is ready).</summary>
-    public Task<int> CompleteAsync(string target, int partition, Completion completion)
+    /// <summary>Queues one completion; the task ends with its settle outcome.</summary>
+    public Task<SettleOutcome> CompleteAsync(string target, int partition, Completion completion)
     {
-        Queue queue;
+        var pending = new Pending(completion);
+        List<Pending>? drainer = null;
         lock (_queues)
         {
-            if (!_queues.TryGetValue((target, partition), out queue!))
+            // The queue is found or made, and the completion added, under the same lock a drained queue is removed
+            // under: a completion can never land in a queue nobody will write.
+            if (!_queues.TryGetValue((target, partition), out var queue))
             {
-                queue = new Queue();
+                queue = [];
                 _queues.Add((target, partition), queue);
+                drainer = queue;
             }
+
+            queue.Add(pending);
         }
 
-        var pending = new Pending(completion);
-        bool start;
-        lock (queue)
+        if (drainer is not null)
         {
-            queue.Waiting.Add(pending);
-            start = !queue.Writing;
-            queue.Writing = true;
-        }
-
-        if (start)
-        {
-            _ = Task.Run(() => DrainAsync(target, partition, queue));
+            _ = Task.Run(() => DrainAsync(target, partition, drainer));
         }
 
         return pending.Outcome.Task;
     }
 
-    private async Task DrainAsync(string target, int partition, Queue queue)
+    /// <summary>How many (target, partition) queues have a write in progress; a queue is forgotten once it drains.</summary>
+    internal int QueueCount
+    {
+        get
+        {
+            lock (_queues)
+            {
+                return _queues.Count;
+            }
+        }
+    }
+
+    private async Task DrainAsync(string target, int partition, List<Pending> queue)
     {
         while (true)
         {
             List<Pending> batch;
-            lock (queue)
+            lock (_queues)
             {
-                if (queue.Waiting.Count == 0)
+                if (queue.Count == 0)
                 {
-                    queue.Writing = false;
+                    _queues.Remove((target, partition));
                     return;
                 }
 
-                var take = Math.Min(queue.Waiting.Count, MaxBatch);
-                batch = queue.Waiting.GetRange(0, take);
-                queue.Waiting.RemoveRange(0, take);
+                var take = Math.Min(queue.Count, MaxBatch);
+                batch = queue.GetRange(0, take);
+                queue.RemoveRange(0, take);
             }
 
             try
@@ -81,18 +92,11 @@ internal sealed class CompletionBatches(Func<string, int, IReadOnlyList<Completi
         }
     }
 
-    private sealed class Queue
-    {
-        public List<Pending> Waiting { get; } = [];
-
-        public bool Writing { get; set; }
-    }
-
     private sealed class Pending(Completion completion)
     {
         public Completion Completion { get; } = completion;
 
-        public TaskCompletionSource<int> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<SettleOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
 

@@ -262,15 +262,15 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         return TimeSpan.FromMilliseconds(now - oldest);
     }
 
-    /// <summary>A settle script's answer: 0 = the lease was lost, 1 = settled, 2 = settled and the key's next event became ready.</summary>
-    private bool Settled(string target, int outcome)
+    /// <summary>True when the event was settled; wakes the target when the settle made its ordering key's next event ready.</summary>
+    private bool Settled(string target, SettleOutcome outcome)
     {
-        if (outcome == 2)
+        if (outcome == SettleOutcome.SettledNextKeyReady)
         {
             signals.Wake(target);
         }
 
-        return outcome > 0;
+        return outcome != SettleOutcome.LeaseLost;
     }
 
     private static string Serialize(AttemptRecord record) => JsonSerializer.Serialize(record, StoreJson.Default.AttemptRecord);
@@ -290,11 +290,11 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
                 record is null ? "" : Serialize(record), RetentionMs, HistoryCap, countAttempt ? 1 : 0, claimed.Lease.Deadline,
                 claimed.OrderingKey ?? "", blockKey ? StoreWords.BlockKey : "",
             ]).ConfigureAwait(false);
-        return Settled(target, (int)done);
+        return Settled(target, (SettleOutcome)(int)done);
     }
 
     /// <summary>One call of complete.lua for a batch of successful deliveries to one target in one partition.</summary>
-    private async Task<IReadOnlyList<int>> WriteCompletionsAsync(string target, int p, IReadOnlyList<Completion> batch)
+    private async Task<IReadOnlyList<SettleOutcome>> WriteCompletionsAsync(string target, int p, IReadOnlyList<Completion> batch)
     {
         var keys = new List<RedisKey>(8 + (batch.Count * 3)) { Keys.Lease(p, target) };
         keys.AddRange(Keys.StateIndexes(p, target));
@@ -310,7 +310,7 @@ internal sealed class EventStore(StoreConnection connection, QueueSignals signal
         }
 
         var outcomes = (RedisValue[])(await connection.Database.ScriptEvaluateAsync(StoreScripts.Complete, [.. keys], [.. args]).ConfigureAwait(false))!;
-        return [.. outcomes.Select(o => (int)o)];
+        return [.. outcomes.Select(o => (SettleOutcome)(int)o)];
     }
 
     /// <summary>

@@ -122,19 +122,19 @@ public sealed class CompletionBatchTests
                 await releaseFirst.Task;
             }
 
-            return [.. batch.Select(c => c.Claimed.Id.EndsWith('7') ? 0 : 1)];
+            return [.. batch.Select(c => c.Claimed.Id.EndsWith('7') ? SettleOutcome.LeaseLost : SettleOutcome.Settled)];
         });
 
         var first = batches.CompleteAsync("crm", 0, Completion("e0"));
         await firstStarted.Task;
         var later = Enumerable.Range(1, 10).Select(i => batches.CompleteAsync("crm", 0, Completion($"e{i}"))).ToList();
         var otherPartition = batches.CompleteAsync("crm", 1, Completion("p1"));
-        Assert.Equal(1, await otherPartition);
+        Assert.Equal(SettleOutcome.Settled, await otherPartition);
         releaseFirst.SetResult();
 
-        Assert.Equal(1, await first);
+        Assert.Equal(SettleOutcome.Settled, await first);
         var outcomes = await Task.WhenAll(later);
-        Assert.Equal([1, 1, 1, 1, 1, 1, 0, 1, 1, 1], outcomes);
+        Assert.Equal([.. Enumerable.Range(1, 10).Select(i => i == 7 ? SettleOutcome.LeaseLost : SettleOutcome.Settled)], outcomes);
         Assert.Equal(3, calls.Count);
         Assert.Equal(["e0"], calls[0]);
         Assert.Equal(["p1"], calls[1]);
@@ -154,11 +154,11 @@ public sealed class CompletionBatchTests
                 throw new RedisConnectionException(ConnectionFailureType.SocketClosed, CommandFlags.None, "store gone", null, CommandStatus.Unknown);
             }
 
-            return Task.FromResult<IReadOnlyList<int>>([.. batch.Select(_ => 1)]);
+            return Task.FromResult<IReadOnlyList<SettleOutcome>>([.. batch.Select(_ => SettleOutcome.Settled)]);
         });
 
         await Assert.ThrowsAsync<RedisConnectionException>(() => batches.CompleteAsync("crm", 0, Completion("a")));
-        Assert.Equal(1, await batches.CompleteAsync("crm", 0, Completion("b")));
+        Assert.Equal(SettleOutcome.Settled, await batches.CompleteAsync("crm", 0, Completion("b")));
     }
 
     /// <summary>One script call never carries more than the batch limit, however many completions wait.</summary>
@@ -173,16 +173,54 @@ public sealed class CompletionBatchTests
             sizes.Add(batch.Count);
             firstStarted.TrySetResult();
             await release.Task;
-            return [.. batch.Select(_ => 1)];
+            return [.. batch.Select(_ => SettleOutcome.Settled)];
         });
 
-        var all = new List<Task<int>> { batches.CompleteAsync("crm", 0, Completion("first")) };
+        var all = new List<Task<SettleOutcome>> { batches.CompleteAsync("crm", 0, Completion("first")) };
         await firstStarted.Task;
         all.AddRange(Enumerable.Range(0, CompletionBatches.MaxBatch + 10).Select(i => batches.CompleteAsync("crm", 0, Completion($"e{i}"))));
         release.SetResult();
 
-        Assert.All(await Task.WhenAll(all), o => Assert.Equal(1, o));
+        Assert.All(await Task.WhenAll(all), o => Assert.Equal(SettleOutcome.Settled, o));
         Assert.Equal([1, CompletionBatches.MaxBatch, 10], sizes);
+    }
+
+    /// <summary>
+    /// A queue is kept only while it has a write in progress: after completions for many targets and partitions (as
+    /// when targets are removed, or a migration leaves partitions) nothing is held, and a completion arriving just as
+    /// a queue drains is still written.
+    /// </summary>
+    [Fact]
+    public async Task Complete_QueuesDrained_NothingHeldAndLaterCompletionsStillWritten()
+    {
+        var written = 0;
+        var batches = new CompletionBatches(async (_, _, batch) =>
+        {
+            await Task.Yield();
+            Interlocked.Add(ref written, batch.Count);
+            return [.. batch.Select(_ => SettleOutcome.Settled)];
+        });
+
+        var all = new List<Task<SettleOutcome>>();
+        for (var round = 0; round < 50; round++)
+        {
+            for (var target = 0; target < 20; target++)
+            {
+                all.Add(batches.CompleteAsync($"t{target}", round % 4, Completion($"e{round}-{target}")));
+            }
+
+            await Task.Delay(round % 3);
+        }
+
+        Assert.All(await Task.WhenAll(all), o => Assert.Equal(SettleOutcome.Settled, o));
+        Assert.Equal(all.Count, written);
+        // The drain that set the last outcome forgets its queue a moment after; 5 s is far more than it needs.
+        for (var wait = 0; wait < 500 && batches.QueueCount > 0; wait++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(0, batches.QueueCount);
     }
 
     /// <summary>A relay whose target crm is paused, so nothing is claimed but what a test claims itself.</summary>
