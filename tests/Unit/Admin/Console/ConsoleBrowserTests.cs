@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Playwright;
 using Relay.Tests.Infrastructure;
@@ -180,10 +181,24 @@ public sealed class ConsoleBrowserTests
         await Expect(crmRow).ToContainTextAsync("paused");
         Assert.Empty(crm.Received);
 
-        // Resume from the target page (keyboard only): delivered, and the event page shows it by itself.
+        // Resume from the target page (keyboard only), reaching the button while the page still loads: the console
+        // must not take the focus back to the heading when loading ends, or the operator's Enter is lost. The dead
+        // letters, which the page loads last, are held back a second so that the page is surely still loading.
+        var deadLetters = new Regex("/admin/targets/crm/dead-letters");
+        var heldBack = 0;
+        await page.RouteAsync(deadLetters, async route =>
+        {
+            Interlocked.Increment(ref heldBack);
+            await Task.Delay(1000);
+            await route.ContinueAsync();
+        });
         await page.GoBackAsync();
         var resume = page.GetByRole(AriaRole.Button, new() { Name = "Resume deliveries" });
         await resume.FocusAsync();
+        await Expect(page.GetByText("No dead letters.")).ToBeVisibleAsync();
+        await page.UnrouteAsync(deadLetters);
+        Assert.True(heldBack > 0, "the dead letters were not loaded after the button appeared");
+        await Expect(resume).ToBeFocusedAsync();
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Target crm resumed");
         await crm.WaitForAsync(1);

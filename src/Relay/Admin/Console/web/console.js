@@ -68,8 +68,9 @@ async function render() {
     complain(error);
   }
 
-  // Move focus to the new page's heading so keyboard and screen reader users start there (not on first load).
-  if (!firstRender && running === controller) {
+  // Move focus to the new page's heading so keyboard and screen reader users start there (not on first load), unless
+  // the operator already moved into the page while it loaded: taking a focused button away would swallow their Enter.
+  if (!firstRender && running === controller && !main.contains(document.activeElement)) {
     main.querySelector('h1')?.focus();
   }
 
